@@ -41,7 +41,9 @@ type ProtocolError struct {
 	Msg   string
 }
 
-func (e *ProtocolError) Error() string { return e.Proto + ": protocol error during " + stepName(e.Step) + ": " + e.Msg }
+func (e *ProtocolError) Error() string {
+	return e.Proto + ": protocol error during " + stepName(e.Step) + ": " + e.Msg
+}
 
 // InputError reports input refused before anything was sent.
 type InputError struct{ Msg string }
