@@ -55,6 +55,10 @@ var commands []func() *cobra.Command
 
 func register(f func() *cobra.Command) { commands = append(commands, f) }
 
+// setupRoot, when set (by the TUI command file), adds the root command's
+// own flags and RunE: `mailflow [DOMAIN]` opens the TUI.
+var setupRoot func(root *cobra.Command)
+
 // version is set by the linker for release builds.
 var version = "dev"
 
@@ -67,6 +71,9 @@ func newRootCmd() *cobra.Command {
 	}
 	for _, f := range commands {
 		root.AddCommand(f())
+	}
+	if setupRoot != nil {
+		setupRoot(root)
 	}
 	return root
 }
