@@ -25,6 +25,7 @@ type Store struct {
 	closed  bool
 	sinks   []Sink
 	sinkErr error
+	secrets [][]byte
 }
 
 // Option configures a Store.
@@ -61,6 +62,9 @@ func (s *Store) Append(e Entry) Entry {
 		e.At = now
 	}
 	e.Elapsed = e.At.Sub(s.start)
+	if len(s.secrets) > 0 {
+		s.scrub(&e)
+	}
 	s.entries = append(s.entries, e)
 	for _, k := range s.sinks {
 		if err := k.Write(e); err != nil && s.sinkErr == nil {

@@ -1,0 +1,401 @@
+package transcript
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Format names an export format.
+type Format string
+
+// Export formats.
+const (
+	FormatText     Format = "text"
+	FormatMarkdown Format = "markdown"
+	FormatJSONL    Format = "jsonl"
+)
+
+// ParseFormat accepts "text"/"txt"/"log", "markdown"/"md" and
+// "jsonl"/"json".
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(s) {
+	case "text", "txt", "log":
+		return FormatText, nil
+	case "markdown", "md":
+		return FormatMarkdown, nil
+	case "jsonl", "json", "ndjson":
+		return FormatJSONL, nil
+	}
+	return "", fmt.Errorf("transcript: unknown export format %q (want text, markdown or jsonl)", s)
+}
+
+// FormatForPath guesses the format from a file name's extension, falling
+// back to text.
+func FormatForPath(path string) Format {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".md", ".markdown":
+		return FormatMarkdown
+	case ".jsonl", ".json", ".ndjson":
+		return FormatJSONL
+	}
+	return FormatText
+}
+
+// Ext returns the usual file extension for f, with the dot.
+func (f Format) Ext() string {
+	switch f {
+	case FormatMarkdown:
+		return ".md"
+	case FormatJSONL:
+		return ".jsonl"
+	}
+	return ".txt"
+}
+
+// Meta describes a transcript for the headers of an export.
+type Meta struct {
+	Title   string    // e.g. "SMTP check of mx1.example.com:25"
+	Target  string    // host:port or domain
+	Started time.Time // zero means the first entry's time
+}
+
+func (m Meta) started(es []Entry) time.Time {
+	if !m.Started.IsZero() || len(es) == 0 {
+		return m.Started
+	}
+	return es[0].At.Add(-es[0].Elapsed)
+}
+
+// Write writes entries in format f.
+func Write(w io.Writer, f Format, m Meta, es []Entry) error {
+	switch f {
+	case FormatText:
+		return WriteText(w, m, es)
+	case FormatMarkdown:
+		return WriteMarkdown(w, m, es)
+	case FormatJSONL:
+		return WriteJSONL(w, m, es)
+	}
+	return fmt.Errorf("transcript: unknown export format %q", f)
+}
+
+// textLine renders one entry the way the screen and the text export show
+// it: marker, sanitised line, and the annotation in brackets.
+func textLine(e Entry) string {
+	var b strings.Builder
+	b.WriteString(e.Marker())
+	b.WriteByte(' ')
+	b.WriteString(e.Text())
+	if e.Partial {
+		b.WriteString(" [incomplete line]")
+	}
+	if e.Annotation != "" {
+		b.WriteString("  [")
+		b.WriteString(PrintableString(e.Annotation))
+		b.WriteByte(']')
+	}
+	return b.String()
+}
+
+// WriteText writes a plain-text log in the spirit of telnet's logfile:
+// the conversation line by line, with swaks-style markers so that a reader
+// can tell who said what ("->" client, "<-" server, "~>"/"<~" inside TLS,
+// "==" notes, "!!" problems). Every server byte is made inert.
+func WriteText(w io.Writer, m Meta, es []Entry) error {
+	bw := bufio.NewWriter(w)
+	title := m.Title
+	if title == "" {
+		title = "mailflow transcript"
+	}
+	fmt.Fprintf(bw, "# %s\n", PrintableString(title))
+	if m.Target != "" {
+		fmt.Fprintf(bw, "# target: %s\n", PrintableString(m.Target))
+	}
+	if st := m.started(es); !st.IsZero() {
+		fmt.Fprintf(bw, "# started: %s\n", st.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintf(bw, "# %d entries; credentials are redacted\n", len(es))
+	for _, e := range es {
+		bw.WriteString(textLine(e))
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
+// StepRow is one row of the step table in a Markdown export: a reply and
+// the command it answered.
+type StepRow struct {
+	Step     string
+	Command  string
+	Code     string
+	Enhanced string
+	OK       bool
+	RTT      time.Duration
+	Text     string // the reply's last line, sanitised
+}
+
+// Steps derives the step table from entries: one row per complete reply,
+// paired with the last client line before it.
+func Steps(es []Entry) []StepRow {
+	var rows []StepRow
+	lastCmd := ""
+	for _, e := range es {
+		switch {
+		case e.Dir == Client:
+			lastCmd = e.Text()
+		case e.Reply != nil:
+			cmd := lastCmd
+			if cmd == "" {
+				cmd = "(connect)"
+			}
+			rows = append(rows, StepRow{Step: e.Step, Command: cmd, Code: e.Reply.Code, Enhanced: e.Reply.Enhanced,
+				OK: e.Reply.OK, RTT: e.RTT, Text: e.Text()})
+			lastCmd = ""
+		}
+	}
+	return rows
+}
+
+// WriteMarkdown writes a ticket-ready report: a step table with verdicts,
+// then the transcript in a fenced block.
+func WriteMarkdown(w io.Writer, m Meta, es []Entry) error {
+	bw := bufio.NewWriter(w)
+	title := m.Title
+	if title == "" {
+		title = "mailflow transcript"
+	}
+	fmt.Fprintf(bw, "# %s\n\n", mdEscape(title))
+	if m.Target != "" {
+		fmt.Fprintf(bw, "- Target: `%s`\n", strings.ReplaceAll(PrintableString(m.Target), "`", "'"))
+	}
+	if st := m.started(es); !st.IsZero() {
+		fmt.Fprintf(bw, "- Started: %s\n", st.UTC().Format(time.RFC3339))
+	}
+	bw.WriteString("- Credentials are redacted.\n\n")
+	if rows := Steps(es); len(rows) > 0 {
+		bw.WriteString("| Step | Command | Reply | Verdict | RTT |\n|---|---|---|---|---|\n")
+		for _, r := range rows {
+			verdict := "✓ ok"
+			if !r.OK {
+				verdict = "✗ failed"
+			}
+			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s |\n", mdEscape(r.Step), mdEscape(r.Command), mdEscape(r.Text),
+				verdict, r.RTT.Round(time.Millisecond))
+		}
+		bw.WriteByte('\n')
+	}
+	var body strings.Builder
+	for _, e := range es {
+		body.WriteString(textLine(e))
+		body.WriteByte('\n')
+	}
+	fence := fenceFor(body.String())
+	bw.WriteString("## Transcript\n\n")
+	bw.WriteString(fence + "text\n")
+	bw.WriteString(body.String())
+	bw.WriteString(fence + "\n")
+	return bw.Flush()
+}
+
+// mdEscape makes s safe inside a Markdown table cell.
+func mdEscape(s string) string {
+	s = PrintableString(s)
+	r := strings.NewReplacer("|", `\|`, "`", "'", "<", "&lt;", ">", "&gt;")
+	return r.Replace(s)
+}
+
+// fenceFor returns a backtick fence longer than any run of backticks in
+// body, so that server text cannot close the code block early.
+func fenceFor(body string) string {
+	longest, run := 0, 0
+	for i := 0; i < len(body); i++ {
+		if body[i] == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}
+
+// JSONHeader is the first line of a JSON-lines export.
+type JSONHeader struct {
+	Type    string    `json:"type"` // "header"
+	Version int       `json:"version"`
+	Title   string    `json:"title,omitempty"`
+	Target  string    `json:"target,omitempty"`
+	Started time.Time `json:"started"`
+}
+
+// JSONEntry is one line of a JSON-lines export. The schema is documented
+// in the README; Version in the header changes if it ever breaks.
+type JSONEntry struct {
+	Type       string    `json:"type"` // "entry"
+	Seq        int       `json:"seq"`
+	At         time.Time `json:"at"`
+	ElapsedMS  float64   `json:"elapsed_ms"`
+	Dir        Dir       `json:"dir"`
+	Proto      string    `json:"proto,omitempty"`
+	Step       string    `json:"step,omitempty"`
+	Line       string    `json:"line"`
+	RawBase64  string    `json:"raw_b64,omitempty"` // set when the line is not valid UTF-8
+	TLS        bool      `json:"tls,omitempty"`
+	Redacted   bool      `json:"redacted,omitempty"`
+	Level      string    `json:"level,omitempty"`
+	Annotation string    `json:"annotation,omitempty"`
+	Reply      *Reply    `json:"reply,omitempty"`
+	RTTMS      float64   `json:"rtt_ms,omitempty"`
+	Partial    bool      `json:"partial,omitempty"`
+}
+
+// JSONSchemaVersion is the version written in the header line.
+const JSONSchemaVersion = 1
+
+func toJSON(e Entry) JSONEntry {
+	j := JSONEntry{Type: "entry", Seq: e.Seq, At: e.At, ElapsedMS: ms(e.Elapsed), Dir: e.Dir, Proto: e.Proto, Step: e.Step,
+		TLS: e.Secure, Redacted: e.Redacted, Annotation: e.Annotation, Reply: e.Reply, RTTMS: ms(e.RTT), Partial: e.Partial}
+	if utf8.Valid(e.Raw) {
+		j.Line = string(e.Raw) // JSON escapes control characters, so the file stays inert
+	} else {
+		j.Line = e.Text()
+		j.RawBase64 = base64.StdEncoding.EncodeToString(e.Raw)
+	}
+	if e.Dir == Note {
+		j.Level = e.Level.String()
+	}
+	return j
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// WriteJSONL writes a header line, then one JSON object per entry.
+func WriteJSONL(w io.Writer, m Meta, es []Entry) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	if err := enc.Encode(JSONHeader{Type: "header", Version: JSONSchemaVersion, Title: m.Title, Target: m.Target, Started: m.started(es)}); err != nil {
+		return err
+	}
+	for _, e := range es {
+		if err := enc.Encode(toJSON(e)); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// ReadJSONL reads a JSON-lines export back (for replay). Lines it cannot
+// parse are reported with their line number; nothing is silently dropped.
+func ReadJSONL(r io.Reader) (Meta, []Entry, error) {
+	var m Meta
+	var es []Entry
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Bytes()
+		if len(strings.TrimSpace(string(line))) == 0 {
+			continue
+		}
+		var probe struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(line, &probe); err != nil {
+			return m, es, fmt.Errorf("transcript: line %d: %w", n, err)
+		}
+		switch probe.Type {
+		case "header":
+			var h JSONHeader
+			if err := json.Unmarshal(line, &h); err != nil {
+				return m, es, fmt.Errorf("transcript: line %d: %w", n, err)
+			}
+			if h.Version > JSONSchemaVersion {
+				return m, es, fmt.Errorf("transcript: line %d: schema version %d is newer than this mailflow understands (%d)", n, h.Version, JSONSchemaVersion)
+			}
+			m = Meta{Title: h.Title, Target: h.Target, Started: h.Started}
+		case "entry":
+			var j JSONEntry
+			if err := json.Unmarshal(line, &j); err != nil {
+				return m, es, fmt.Errorf("transcript: line %d: %w", n, err)
+			}
+			e := Entry{Seq: j.Seq, At: j.At, Elapsed: time.Duration(j.ElapsedMS * float64(time.Millisecond)), Dir: j.Dir,
+				Proto: j.Proto, Step: j.Step, Raw: []byte(j.Line), Secure: j.TLS, Redacted: j.Redacted, Annotation: j.Annotation,
+				Reply: j.Reply, RTT: time.Duration(j.RTTMS * float64(time.Millisecond)), Partial: j.Partial}
+			if j.RawBase64 != "" {
+				raw, err := base64.StdEncoding.DecodeString(j.RawBase64)
+				if err != nil {
+					return m, es, fmt.Errorf("transcript: line %d: raw_b64: %w", n, err)
+				}
+				e.Raw = raw
+			}
+			if j.Level != "" {
+				if err := e.Level.UnmarshalText([]byte(j.Level)); err != nil {
+					return m, es, fmt.Errorf("transcript: line %d: %w", n, err)
+				}
+			}
+			if e.Dir < Client || e.Dir > Note {
+				return m, es, fmt.Errorf("transcript: line %d: missing or bad dir", n)
+			}
+			es = append(es, e)
+		default:
+			return m, es, fmt.Errorf("transcript: line %d: unknown type %q", n, probe.Type)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return m, es, fmt.Errorf("transcript: line %d: %w", n+1, err)
+	}
+	return m, es, nil
+}
+
+// ErrExists is returned by WriteFileAtomic when the file exists and
+// overwrite was not allowed.
+var ErrExists = errors.New("file exists")
+
+// WriteFileAtomic writes entries to path in format f: into a temporary
+// file in the same directory with permissions 0600, synced, then renamed
+// over path. A full disk or a read-only directory leaves any previous
+// file untouched and returns an error that says which.
+func WriteFileAtomic(path string, f Format, m Meta, es []Entry, overwrite bool) error {
+	if !overwrite {
+		if _, err := os.Lstat(path); err == nil {
+			return fmt.Errorf("transcript: export %s: %w", path, ErrExists)
+		}
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("transcript: export %s: cannot create a file in %s: %w", path, dir, err)
+	}
+	clean := func() { tmp.Close(); os.Remove(tmp.Name()) }
+	if err := tmp.Chmod(0o600); err != nil {
+		clean()
+		return fmt.Errorf("transcript: export %s: %w", path, err)
+	}
+	if err := Write(tmp, f, m, es); err != nil {
+		clean()
+		return fmt.Errorf("transcript: export %s: write failed (disk full?): %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		clean()
+		return fmt.Errorf("transcript: export %s: sync failed (disk full?): %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("transcript: export %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("transcript: export %s: %w", path, err)
+	}
+	return nil
+}
