@@ -1,0 +1,525 @@
+package pop3
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailflow/mailflow/session/transcript"
+	"github.com/mailflow/mailflow/session/wire"
+)
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// mustNotLeak fails when secret appears anywhere in the transcript, in
+// clear or in base64.
+func mustNotLeak(t *testing.T, ts *transcript.Store, secrets ...string) {
+	t.Helper()
+	for _, e := range ts.Entries() {
+		hay := string(e.Raw) + "\x00" + e.Annotation
+		if e.Reply != nil {
+			hay += "\x00" + strings.Join(e.Reply.Lines, "\x00")
+		}
+		for _, s := range secrets {
+			if strings.Contains(hay, s) {
+				t.Errorf("transcript entry %d %q / %q holds the secret %q", e.Seq, e.Raw, e.Annotation, s)
+			}
+		}
+	}
+}
+
+// find returns the first entry whose text equals raw.
+func find(ts *transcript.Store, raw string) (transcript.Entry, bool) {
+	for _, e := range ts.Entries() {
+		if string(e.Raw) == raw {
+			return e, true
+		}
+	}
+	return transcript.Entry{}, false
+}
+
+func TestSessionUserPassListRetr(t *testing.T) {
+	addr, p := startPeer(t, func(p *peer) {
+		p.send("+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>")
+		p.expect("CAPA")
+		p.send("+OK Capability list follows", "TOP", "USER", "SASL PLAIN", "RESP-CODES", "UIDL", ".")
+		p.expect("USER kate")
+		p.send("+OK")
+		p.expect("PASS s3cret pass")
+		p.send("+OK Logged in.")
+		p.expect("STAT")
+		p.send("+OK 2 320")
+		p.expect("LIST")
+		p.send("+OK 2 messages", "1 120", "2 200", ".")
+		p.expect("UIDL")
+		p.send("+OK", "1 whqtswO00WBw418f9t5JxYwZ", "2 QhdPYR:00WBw1Ph7x7", ".")
+		p.expect("RETR 2")
+		p.send("+OK 200 octets", "Subject: hi", "", "..leading dot", "...", "end", ".")
+		p.expect("TOP 1 0")
+		p.send("+OK", "Subject: one", "", ".")
+		p.expect("DELE 1")
+		p.send("+OK")
+		p.expect("RSET")
+		p.send("+OK")
+		p.expect("NOOP")
+		p.send("+OK")
+		p.expect("QUIT")
+		p.send("+OK Bye")
+	})
+	ctx := testCtx(t)
+	ts := transcript.NewStore()
+	c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Timestamp() != "<1896.697170952@dbc.mtview.ca.us>" {
+		t.Errorf("Timestamp = %q", c.Timestamp())
+	}
+	caps, err := c.Capa(ctx)
+	if err != nil || !caps.Has("RESP-CODES") || !reflect.DeepEqual(caps["SASL"], []string{"PLAIN"}) {
+		t.Fatalf("Capa = %v, %v", caps, err)
+	}
+	if err := c.User(ctx, "kate"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Pass(ctx, "s3cret pass"); err != nil {
+		t.Fatal(err)
+	}
+	n, size, err := c.Stat(ctx)
+	if err != nil || n != 2 || size != 320 {
+		t.Fatalf("Stat = %d, %d, %v", n, size, err)
+	}
+	list, err := c.List(ctx)
+	if err != nil || !reflect.DeepEqual(list, []ListEntry{{1, 120}, {2, 200}}) {
+		t.Fatalf("List = %v, %v", list, err)
+	}
+	uids, err := c.Uidl(ctx)
+	if err != nil || len(uids) != 2 || uids[1].UID != "QhdPYR:00WBw1Ph7x7" {
+		t.Fatalf("Uidl = %v, %v", uids, err)
+	}
+	msg, err := c.Retr(ctx, 2)
+	if want := "Subject: hi\r\n\r\n.leading dot\r\n..\r\nend\r\n"; err != nil || string(msg) != want {
+		t.Fatalf("Retr = %q, %v; want %q", msg, err, want)
+	}
+	top, err := c.Top(ctx, 1, 0)
+	if err != nil || string(top) != "Subject: one\r\n\r\n" {
+		t.Fatalf("Top = %q, %v", top, err)
+	}
+	for _, f := range []func(context.Context) error{
+		func(ctx context.Context) error { return c.Dele(ctx, 1) }, c.Rset, c.Noop, c.Quit,
+	} {
+		if err := f(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustNotLeak(t, ts, "s3cret")
+	e, ok := find(ts, "PASS <redacted>")
+	if !ok || !e.Redacted || e.Step != "pass" || e.Dir != transcript.Client {
+		t.Errorf("PASS entry = %+v, %v", e, ok)
+	}
+	if got := p.lines(); !containsLine(got, "PASS s3cret pass") {
+		t.Errorf("server did not receive the password: %q", got)
+	}
+	// The terminating line of RETR carries the reply, with its RTT.
+	var retrEnd *transcript.Entry
+	for _, e := range ts.Entries() {
+		if e.Step == "retr" && e.Reply != nil {
+			retrEnd = &e
+		}
+	}
+	if retrEnd == nil || string(retrEnd.Raw) != "." || retrEnd.Reply.Code != "+OK" || !retrEnd.Reply.OK {
+		t.Fatalf("RETR end entry = %+v", retrEnd)
+	}
+	// Raw lines stay dot-stuffed in the transcript: it shows the wire.
+	if _, ok := find(ts, "..leading dot"); !ok {
+		t.Error("dot-stuffed line not recorded as received")
+	}
+	if _, ok := find(ts, "the greeting carries the APOP timestamp <1896.697170952@dbc.mtview.ca.us> (RFC 1939 section 7)"); !ok {
+		t.Error("APOP timestamp not noted")
+	}
+}
+
+func containsLine(lines []string, want string) bool {
+	for _, l := range lines {
+		if l == want {
+			return true
+		}
+	}
+	return false
+}
+
+func TestErrResponseCodes(t *testing.T) {
+	tests := []struct {
+		reply     string
+		code      string
+		temporary bool
+	}{
+		{"-ERR [IN-USE] Mailbox is locked by another POP3 session.", "IN-USE", true},
+		{"-ERR [LOGIN-DELAY] Wait 5 minutes", "LOGIN-DELAY", true},
+		{"-ERR [SYS/TEMP] Temporary failure", "SYS/TEMP", true},
+		{"-ERR [SYS/PERM] Mailbox unavailable", "SYS/PERM", false},
+		{"-ERR [AUTH] Authentication failed.", "AUTH", false},
+		{"-ERR Authentication failed.", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.code, func(t *testing.T) {
+			addr, _ := startPeer(t, func(p *peer) {
+				p.send("+OK ready")
+				p.expect("USER kate")
+				p.send("+OK")
+				p.expect("PASS *")
+				p.send(tt.reply)
+			})
+			ctx := testCtx(t)
+			ts := transcript.NewStore()
+			c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.User(ctx, "kate"); err != nil {
+				t.Fatal(err)
+			}
+			err = c.Pass(ctx, "pw")
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Code != tt.code || pe.Command != "PASS" || pe.Step != "pass" || pe.Temporary() != tt.temporary {
+				t.Fatalf("Pass = %#v, want Code %q Temporary %v", err, tt.code, tt.temporary)
+			}
+			e, _ := find(ts, tt.reply)
+			if e.Reply == nil || e.Reply.OK || e.Reply.Code != "-ERR" || e.Reply.RespCode != tt.code {
+				t.Fatalf("recorded reply = %+v", e.Reply)
+			}
+			if tt.code != "" && e.Annotation == "" {
+				t.Errorf("no annotation for [%s]", tt.code)
+			}
+		})
+	}
+}
+
+func TestBadStatusIsProtocolError(t *testing.T) {
+	for _, reply := range []string{"+ERR no such user", "+OKAY", "* OK IMAP4rev1", "+ VXNlcm5hbWU6"} {
+		t.Run(reply, func(t *testing.T) {
+			addr, _ := startPeer(t, func(p *peer) {
+				p.send("+OK ready")
+				p.expect("USER kate")
+				p.send(reply)
+			})
+			ctx := testCtx(t)
+			ts := transcript.NewStore()
+			c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			err = c.User(ctx, "kate")
+			var pe *wire.ProtocolError
+			if !errors.As(err, &pe) || pe.Step != "user" || wire.Classify(err) != wire.KindProtocol {
+				t.Fatalf("User after %q = %v, want a protocol error in step user", reply, err)
+			}
+			if e, ok := find(ts, reply); !ok || e.Reply == nil || e.Reply.OK {
+				t.Fatalf("bad line recorded as %+v (found %v)", e, ok)
+			}
+		})
+	}
+}
+
+func TestGreeting(t *testing.T) {
+	t.Run("refused", func(t *testing.T) {
+		addr, _ := startPeer(t, func(p *peer) { p.send("-ERR [SYS/TEMP] Too many connections") })
+		_, err := Dial(testCtx(t), addr, wire.Options{})
+		var pe *Error
+		if !errors.As(err, &pe) || pe.Command != "greeting" || pe.Step != "connect" || !pe.Temporary() {
+			t.Fatalf("Dial = %v, want a temporary greeting refusal", err)
+		}
+		if got := err.Error(); got != "pop3: greeting refused: -ERR [SYS/TEMP] Too many connections" {
+			t.Errorf("Error() = %q", got)
+		}
+	})
+	t.Run("hostile bytes are printable in the error", func(t *testing.T) {
+		addr, _ := startPeer(t, func(p *peer) { p.send("-ERR \x1b[31mred\x07") })
+		_, err := Dial(testCtx(t), addr, wire.Options{})
+		if err == nil || strings.ContainsAny(err.Error(), "\x1b\x07") {
+			t.Fatalf("Dial = %q, want an error without control bytes", err)
+		}
+	})
+	t.Run("closed before greeting", func(t *testing.T) {
+		addr, _ := startPeer(t, func(p *peer) {})
+		_, err := Dial(testCtx(t), addr, wire.Options{})
+		if k := wire.Classify(err); k != wire.KindClosed {
+			t.Fatalf("Dial = %v (%s), want closed", err, k)
+		}
+	})
+}
+
+func TestResetInMultiLineResponse(t *testing.T) {
+	addr, _ := startPeer(t, func(p *peer) {
+		p.send("+OK ready")
+		p.expect("RETR 1")
+		p.c.Write([]byte("+OK 500 octets\r\nSubject: first\r\nSecond li"))
+		time.Sleep(50 * time.Millisecond)
+		p.reset()
+	})
+	ctx := testCtx(t)
+	ts := transcript.NewStore()
+	c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Retr(ctx, 1)
+	if err == nil || !strings.Contains(err.Error(), "retr") {
+		t.Fatalf("Retr = %v, want an error naming the retr step", err)
+	}
+	if k := wire.Classify(err); k != wire.KindReset && k != wire.KindClosed {
+		t.Errorf("Classify = %s, want reset or closed", k)
+	}
+	if e, ok := find(ts, "Subject: first"); !ok || e.Step != "retr" {
+		t.Errorf("complete line lost: %+v", e)
+	}
+	if e, ok := find(ts, "Second li"); !ok || !e.Partial {
+		t.Errorf("partial line not kept: %+v %v", e, ok)
+	}
+}
+
+func TestMessageDataLimit(t *testing.T) {
+	addr, _ := startPeer(t, func(p *peer) {
+		p.send("+OK ready")
+		p.expect("RETR 1")
+		p.send("+OK")
+		for i := 0; i < 100; i++ {
+			if _, err := p.c.Write([]byte(strings.Repeat("x", 70) + "\r\n")); err != nil {
+				return
+			}
+		}
+		p.send(".")
+	})
+	ctx := testCtx(t)
+	c, err := Dial(ctx, addr, wire.Options{Limits: wire.Limits{MaxData: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Retr(ctx, 1)
+	var le *wire.LimitError
+	if !errors.As(err, &le) || le.Limit != "message data" || le.Max != 1000 || le.Step != "retr" {
+		t.Fatalf("Retr = %v, want the message data limit in step retr", err)
+	}
+}
+
+func TestSTLS(t *testing.T) {
+	cert, pool := testCA(t)
+	addr, _ := startPeer(t, func(p *peer) {
+		p.send("+OK ready")
+		p.expect("STLS")
+		p.send("+OK Begin TLS negotiation now.")
+		p.startTLS(cert)
+		p.expect("CAPA")
+		p.send("+OK", "USER", ".")
+		p.expect("QUIT")
+		p.send("+OK")
+	})
+	ctx := testCtx(t)
+	ts := transcript.NewStore()
+	c, err := Dial(ctx, addr, wire.Options{Transcript: ts, TLSOptions: wire.TLSOptions{RootCAs: pool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.STLS(ctx)
+	if err != nil || !info.Verified {
+		t.Fatalf("STLS = %+v, %v", info, err)
+	}
+	if _, err := c.Capa(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := find(ts, "CAPA")
+	if !e.Secure {
+		t.Error("CAPA after STLS not marked secure")
+	}
+	e, _ = find(ts, "STLS")
+	if e.Secure {
+		t.Error("STLS marked secure")
+	}
+}
+
+func TestSTLSUntrustedCertificate(t *testing.T) {
+	cert, _ := testCA(t)
+	addr, _ := startPeer(t, func(p *peer) {
+		p.send("+OK ready")
+		p.expect("STLS")
+		p.send("+OK")
+		// The client aborts the handshake; the error is expected.
+		tls.Server(p.c, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
+	})
+	ctx := testCtx(t)
+	c, err := Dial(ctx, addr, wire.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.STLS(ctx)
+	if wire.Classify(err) != wire.KindTLSVerify {
+		t.Fatalf("STLS with an unknown CA = %v (%s)", err, wire.Classify(err))
+	}
+}
+
+func TestAuthPlain(t *testing.T) {
+	long := strings.Repeat("p", 300)
+	tests := []struct {
+		name, user, pass string
+		continuation     bool
+	}{
+		{"initial response", "kate", "kate-pass", false},
+		{"continuation for long credentials", "kate", long, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			payload := base64.StdEncoding.EncodeToString([]byte("\x00" + tt.user + "\x00" + tt.pass))
+			addr, _ := startPeer(t, func(p *peer) {
+				p.send("+OK ready")
+				if tt.continuation {
+					p.expect("AUTH PLAIN")
+					p.send("+ ")
+					p.expect(payload)
+				} else {
+					p.expect("AUTH PLAIN " + payload)
+				}
+				p.send("+OK Logged in.")
+			})
+			ctx := testCtx(t)
+			ts := transcript.NewStore()
+			c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.AuthPlain(ctx, tt.user, tt.pass); err != nil {
+				t.Fatal(err)
+			}
+			mustNotLeak(t, ts, tt.pass, payload)
+			var redacted int
+			for _, e := range ts.Entries() {
+				if e.Redacted {
+					redacted++
+				}
+			}
+			if redacted != 1 {
+				t.Errorf("%d redacted entries, want 1", redacted)
+			}
+		})
+	}
+}
+
+func TestDoRaw(t *testing.T) {
+	cert, pool := testCA(t)
+	challenge := base64.StdEncoding.EncodeToString([]byte("Password:"))
+	addr, _ := startPeer(t, func(p *peer) {
+		p.send("+OK ready")
+		p.expect("capa")
+		p.send("+OK", "STLS", "SASL PLAIN LOGIN", ".")
+		p.expect("stls")
+		p.send("+OK go ahead")
+		p.startTLS(cert)
+		p.expect("AUTH LOGIN")
+		p.send("+ " + base64.StdEncoding.EncodeToString([]byte("Username:")))
+		p.expect(base64.StdEncoding.EncodeToString([]byte("kate")))
+		p.send("+ " + challenge)
+		p.expect(base64.StdEncoding.EncodeToString([]byte("hunter2")))
+		p.send("+OK logged in")
+		p.expect("LIST 1")
+		p.send("+OK 1 120")
+		p.expect("list")
+		p.send("+OK", "1 120", ".")
+		p.expect("PASS hunter2")
+		p.send("-ERR [AUTH] already authenticated")
+		p.expect("XTND")
+		p.send("-ERR unknown command")
+	})
+	ctx := testCtx(t)
+	ts := transcript.NewStore()
+	c, err := Dial(ctx, addr, wire.Options{Transcript: ts, TLSOptions: wire.TLSOptions{RootCAs: pool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	steps := []struct {
+		line   string
+		status string
+		lines  int
+		err    bool
+	}{
+		{"capa", "+OK", 2, false},
+		{"stls", "+OK", 0, false},
+		{"AUTH LOGIN", "+", 0, false},
+		{base64.StdEncoding.EncodeToString([]byte("kate")), "+", 0, false},
+		{base64.StdEncoding.EncodeToString([]byte("hunter2")), "+OK", 0, false},
+		{"LIST 1", "+OK", 0, false},
+		{"list", "+OK", 1, false},
+		{"PASS hunter2", "-ERR", 0, true},
+		{"XTND", "-ERR", 0, true},
+	}
+	for _, s := range steps {
+		r, err := c.Do(ctx, s.line)
+		if r == nil || r.Status != s.status || len(r.Lines) != s.lines || (err != nil) != s.err {
+			t.Fatalf("Do(%q) = %+v, %v; want %s with %d lines", s.line, r, err, s.status, s.lines)
+		}
+	}
+	if !c.Conn().Secure() {
+		t.Error("raw STLS did not upgrade the connection")
+	}
+	// Capabilities learnt before STLS must be forgotten after it
+	// (RFC 2595 section 3.1).
+	if c.Caps() != nil {
+		t.Errorf("capabilities kept across STLS: %v", c.Caps())
+	}
+	mustNotLeak(t, ts, "hunter2", base64.StdEncoding.EncodeToString([]byte("hunter2")))
+	var ann bool
+	for _, e := range ts.Entries() {
+		if e.Annotation == `base64 for "Password:"` && string(e.Raw) == "+ "+challenge {
+			ann = true
+		}
+	}
+	if !ann {
+		t.Error("AUTH challenge not decoded into the annotation")
+	}
+	if _, err := c.Do(ctx, "  "); wire.Classify(err) != wire.KindInput {
+		t.Errorf("Do(blank) = %v, want an input error", err)
+	}
+	if _, err := c.Do(ctx, "USER a\r\nPASS b"); wire.Classify(err) != wire.KindInput {
+		t.Errorf("Do(injection) = %v, want an input error", err)
+	}
+}
+
+func TestCancelEndsRead(t *testing.T) {
+	addr, _ := startPeer(t, func(p *peer) {
+		p.send("+OK ready")
+		p.expect("NOOP")
+		p.read() // wait for the client to go away
+	})
+	c, err := Dial(testCtx(t), addr, wire.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	err = c.Noop(ctx)
+	if wire.Classify(err) != wire.KindCanceled {
+		t.Fatalf("Noop after cancel = %v", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("cancel took %v", el)
+	}
+}
