@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/miekg/dns"
 	"github.com/mailflow/mailflow/diag/addr"
+	"github.com/miekg/dns"
 )
 
 // Options tune a Lookup.

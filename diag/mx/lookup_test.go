@@ -165,10 +165,10 @@ func TestLookupCases(t *testing.T) {
 			problems: []string{"implicit_mx", "implicit_mx_no_address", "no_mail_host"},
 		},
 		{
-			name:     "null MX",
-			zone:     "nullmx.test. 300 IN MX 0 .\n",
-			domain:   "nullmx.test",
-			null:     true,
+			name:   "null MX",
+			zone:   "nullmx.test. 300 IN MX 0 .\n",
+			domain: "nullmx.test",
+			null:   true,
 			check: func(t *testing.T, p *mx.Picture) {
 				if len(p.MX) != 0 || p.Targets() != nil {
 					t.Errorf("null MX picture has hosts: %+v", p.MX)
@@ -218,10 +218,10 @@ func TestLookupCases(t *testing.T) {
 			},
 		},
 		{
-			name:     "NXDOMAIN",
-			zone:     "other.test. 300 IN A 192.0.2.1\n",
-			domain:   "missing.test",
-			errKind:  mx.KindNXDomain,
+			name:    "NXDOMAIN",
+			zone:    "other.test. 300 IN A 192.0.2.1\n",
+			domain:  "missing.test",
+			errKind: mx.KindNXDomain,
 		},
 		{
 			name:     "SERVFAIL",
