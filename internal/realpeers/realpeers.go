@@ -136,10 +136,11 @@ func Shutdown() {
 }
 
 // watchdog is a small shell process that outlives a crashed test binary: it
-// reads "exe pidfile" lines on stdin until end of file, which happens when
-// the test process exits for any reason (even SIGKILL or a go test timeout),
-// and then terminates the daemons whose pid files still name a live process
-// running the expected executable.
+// reads "kill EXE PIDFILE" and "rm DIR" lines on stdin until end of file,
+// which happens when the test process exits for any reason (even SIGKILL or
+// a go test timeout). Then it terminates the daemons whose pid files still
+// name a live process running the expected executable, and removes the base
+// directories that are still there.
 type watchdog struct {
 	mu  sync.Mutex
 	w   *os.File
@@ -153,19 +154,36 @@ set -u
 list=""
 while IFS= read -r line; do list="$list
 $line"; done
-printf '%s\n' "$list" | while read -r exe pidfile; do
-  [ -n "$pidfile" ] || continue
-  [ -r "$pidfile" ] || continue
-  pid=$(tr -dc 0-9 < "$pidfile")
+killed=$(printf '%s\n' "$list" | while read -r verb a b; do
+  [ "$verb" = kill ] || continue
+  [ -r "$b" ] || continue
+  pid=$(tr -dc 0-9 < "$b")
   [ -n "$pid" ] || continue
-  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$exe" ] || continue
-  kill -TERM "$pid" 2>/dev/null
+  [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$a" ] || continue
+  kill -TERM "$pid" 2>/dev/null && echo k
+done)
+# Give killed daemons a moment to exit before removing their files.
+[ -z "$killed" ] || sleep 1
+printf '%s\n' "$list" | while read -r verb a b; do
+  [ "$verb" = rm ] || continue
+  case $a in /tmp/realpeers-*) rm -rf -- "$a" ;; esac
 done
 `
 
 // watch asks the watchdog to stop the process named by pidfile if this test
 // binary exits without stopping it.
-func (d *watchdog) watch(exe, pidfile string) {
+func (d *watchdog) watch(exe, pidfile string) { d.tell("kill " + exe + " " + pidfile) }
+
+// removeLater asks the watchdog to remove dir (a base directory under /tmp)
+// if this test binary exits without cleaning up. Removing a directory that
+// Shutdown already removed does nothing.
+func (d *watchdog) removeLater(dir string) {
+	if !keepDirs() {
+		d.tell("rm " + dir)
+	}
+}
+
+func (d *watchdog) tell(line string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.w == nil {
@@ -175,6 +193,7 @@ func (d *watchdog) watch(exe, pidfile string) {
 		}
 		cmd := exec.Command("/bin/sh", "-c", watchdogScript)
 		cmd.Stdin = r
+		cmd.Env = daemonEnv()
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		if err := cmd.Start(); err != nil {
 			r.Close()
@@ -185,7 +204,7 @@ func (d *watchdog) watch(exe, pidfile string) {
 		d.w, d.cmd = w, cmd
 		go cmd.Wait() //nolint:errcheck // reaped only to avoid a zombie
 	}
-	fmt.Fprintf(d.w, "%s %s\n", exe, pidfile)
+	fmt.Fprintln(d.w, line)
 }
 
 // startDetachedTo runs a daemon-starting command with stdin on /dev/null,
@@ -319,8 +338,10 @@ func newBaseDir(prefix string) (string, error) {
 		return "", fmt.Errorf("realpeers: base dir: %w", err)
 	}
 	if err := os.Chmod(dir, 0o755); err != nil {
+		os.Remove(dir)
 		return "", fmt.Errorf("realpeers: base dir: %w", err)
 	}
+	dog.removeLater(dir)
 	return dir, nil
 }
 
