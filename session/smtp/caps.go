@@ -1,0 +1,148 @@
+package smtp
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Capability is one EHLO keyword line (RFC 5321 §4.1.1.1: ehlo-line =
+// ehlo-keyword *( SP ehlo-param )).
+type Capability struct {
+	// Keyword is the keyword in upper case ("SIZE", "AUTH").
+	Keyword string
+	// Params are the parameters as sent ("10240000"; "PLAIN", "LOGIN").
+	Params []string
+	// Line is the line's text as received, for display.
+	Line string
+}
+
+// Caps is the set of extensions a server announced in its EHLO reply.
+// The zero value is an empty set (a server that answered HELO, or none
+// yet).
+type Caps struct {
+	// Domain is the first word of the EHLO reply's first line, the name
+	// the server gives itself.
+	Domain string
+	list   []Capability
+	byKey  map[string]int
+}
+
+// ParseCaps reads the extensions from an EHLO reply: the first line is
+// the server's name and greeting, every later line one extension. Unknown
+// keywords are kept verbatim. The old "AUTH=LOGIN PLAIN" form (sent by
+// servers for clients that predate RFC 2554's final text) is folded into
+// AUTH.
+func ParseCaps(r Reply) Caps {
+	c := Caps{byKey: map[string]int{}}
+	if len(r.Text) == 0 {
+		return c
+	}
+	if f := strings.Fields(r.Text[0]); len(f) > 0 {
+		c.Domain = f[0]
+	}
+	for _, t := range r.Text[1:] {
+		f := strings.Fields(t)
+		if len(f) == 0 {
+			continue
+		}
+		kw := strings.ToUpper(f[0])
+		params := f[1:]
+		if strings.HasPrefix(kw, "AUTH=") {
+			params = append([]string{f[0][5:]}, params...)
+			kw = "AUTH"
+		}
+		if i, ok := c.byKey[kw]; ok {
+			// Merge repeated keywords (AUTH and AUTH= both present).
+			for _, p := range params {
+				if !containsFold(c.list[i].Params, p) {
+					c.list[i].Params = append(c.list[i].Params, p)
+				}
+			}
+			c.list[i].Line += " / " + t
+			continue
+		}
+		c.byKey[kw] = len(c.list)
+		c.list = append(c.list, Capability{Keyword: kw, Params: params, Line: t})
+	}
+	return c
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Has reports whether the keyword (any case) was announced.
+func (c Caps) Has(keyword string) bool {
+	_, ok := c.byKey[strings.ToUpper(keyword)]
+	return ok
+}
+
+// Get returns the capability for keyword.
+func (c Caps) Get(keyword string) (Capability, bool) {
+	i, ok := c.byKey[strings.ToUpper(keyword)]
+	if !ok {
+		return Capability{}, false
+	}
+	return c.list[i], true
+}
+
+// List returns the capabilities in the order announced.
+func (c Caps) List() []Capability { return append([]Capability(nil), c.list...) }
+
+// Strings returns the extension lines as received, for reports.
+func (c Caps) Strings() []string {
+	out := make([]string, len(c.list))
+	for i, k := range c.list {
+		out[i] = k.Line
+	}
+	return out
+}
+
+// Size returns the SIZE limit in bytes (RFC 1870). ok is false when SIZE
+// was not announced; a SIZE without a number, or 0, means no fixed limit
+// and returns 0, true.
+func (c Caps) Size() (n int64, ok bool) {
+	k, ok := c.Get("SIZE")
+	if !ok {
+		return 0, false
+	}
+	if len(k.Params) > 0 {
+		n, _ = strconv.ParseInt(k.Params[0], 10, 64)
+	}
+	return n, true
+}
+
+// AuthMechanisms returns the SASL mechanisms offered, upper case.
+func (c Caps) AuthMechanisms() []string {
+	k, ok := c.Get("AUTH")
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(k.Params))
+	for _, p := range k.Params {
+		out = append(out, strings.ToUpper(p))
+	}
+	return out
+}
+
+// HasAuth reports whether the SASL mechanism is offered.
+func (c Caps) HasAuth(mech string) bool { return containsFold(c.AuthMechanisms(), mech) }
+
+// Extension keywords the client acts on.
+const (
+	ExtPipelining          = "PIPELINING"
+	ExtStartTLS            = "STARTTLS"
+	ExtAuth                = "AUTH"
+	ExtSize                = "SIZE"
+	ExtDSN                 = "DSN"
+	Ext8BitMIME            = "8BITMIME"
+	ExtSMTPUTF8            = "SMTPUTF8"
+	ExtChunking            = "CHUNKING"
+	ExtEnhancedStatusCodes = "ENHANCEDSTATUSCODES"
+	ExtBinaryMIME          = "BINARYMIME"
+)
