@@ -81,7 +81,7 @@ func checkHeader(line string) []Hint {
 		return []Hint{warnHint("early-blank", "An empty line here ends the headers; the Subject header would be missing.")}
 	case strings.HasPrefix(line, "."):
 		return checkBody(line)
-	case !regexp.MustCompile(`^[!-9;-~]+:`).MatchString(line):
+	case !headerRE.MatchString(line):
 		return []Hint{errHint("header-syntax", "A header line is Name: value, such as \"Subject: Test\" (RFC 5322 section 2.2).")}
 	}
 	return nil
@@ -111,6 +111,7 @@ var (
 	rcptRE      = regexp.MustCompile(`(?i)^(RCPT)\s+(TO)(\s*)(:?)(\s*)(.*)$`)
 	pathRE      = regexp.MustCompile(`^<[^<>\s]*>(\s|$)`)
 	base64LineR = regexp.MustCompile(`^[A-Za-z0-9+/]*={0,2}$`)
+	headerRE    = regexp.MustCompile(`^[!-9;-~]+:`)
 )
 
 func checkSMTP(step Step, line string) []Hint {

@@ -14,6 +14,7 @@ import (
 var (
 	smtpLineRE = regexp.MustCompile(`^([2-5][0-9][0-9])([ -]|$)(([245]\.[0-9]{1,3}\.[0-9]{1,3})( |$))?`)
 	existsRE   = regexp.MustCompile(`^\* ([0-9]+) EXISTS`)
+	enhancedRE = regexp.MustCompile(`^[245]\.[0-9]{1,3}\.[0-9]{1,3}$`)
 )
 
 // normalize fills Code, Enhanced and Status from Lines when the caller left
@@ -47,7 +48,7 @@ func (r Reply) normalize(p Proto) Reply {
 // label is the trusted, printable name of a reply for Reason sentences.
 func (r Reply) label() string {
 	if r.Code != 0 {
-		if r.Enhanced != "" && regexp.MustCompile(`^[245]\.[0-9]{1,3}\.[0-9]{1,3}$`).MatchString(r.Enhanced) {
+		if enhancedRE.MatchString(r.Enhanced) {
 			return fmt.Sprintf("%d %s", r.Code, r.Enhanced)
 		}
 		return strconv.Itoa(r.Code)
