@@ -645,3 +645,14 @@ func TestJSONShape(t *testing.T) {
 		t.Errorf("addresses = %v", addrs)
 	}
 }
+
+func TestTXTBytes(t *testing.T) {
+	s := mxtest.Start(t, `esc.test. 300 IN TXT "a\"b\\c\027d" "e"`+"\n")
+	ans, err := mx.NewClient(s.Addr).Query(context.Background(), "esc.test.", mx.TypeTXT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ans.Records[0].Text, "a\"b\\c\x1bde"; got != want {
+		t.Errorf("Text = %q, want %q", got, want)
+	}
+}

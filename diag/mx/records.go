@@ -140,7 +140,7 @@ func (l *lookup) spf(ctx context.Context) {
 		rec, perr := ParseSPF(res.Records[0])
 		if perr != nil {
 			res.Verdict = "permerror: syntax"
-			add("spf_syntax", SeverityError, "%s", strings.TrimPrefix(perr.Error(), "mx: spf: "))
+			add("spf_syntax", SeverityError, "the SPF record of %s is invalid: %s", domain, strings.TrimPrefix(perr.Error(), "mx: spf: "))
 			break
 		}
 		res.All = rec.All()

@@ -328,8 +328,42 @@ func convert(rr dns.RR) Record {
 	case *dns.NS:
 		rec.Target = strings.ToLower(v.Ns)
 	case *dns.TXT:
-		rec.Text = strings.Join(v.Txt, "")
+		var b strings.Builder
+		for _, t := range v.Txt {
+			b.WriteString(unescapeTXT(t))
+		}
+		rec.Text = b.String()
 	}
 	rec.Data = strings.TrimPrefix(rr.String(), h.String())
 	return rec
 }
+
+// unescapeTXT undoes miekg's presentation escapes in a TXT string ("\\DDD"
+// for a byte, "\\X" for a character), so that Text holds the bytes that
+// were on the wire. Whoever displays Text must sanitise it.
+func unescapeTXT(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if n < 256 {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i+1])
+		i++
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/spf13/cobra"
+
+	"github.com/mailflow/mailflow/diag/addr"
+	"github.com/mailflow/mailflow/diag/mx"
+	"github.com/mailflow/mailflow/session/transcript"
+)
+
+func init() { register(newMxCmd) }
+
+// mxOptions are the flags of "mailflow mx".
+type mxOptions struct {
+	resolvers    []string
+	json         bool
+	timeout      time.Duration
+	splitHorizon bool
+	resolvConf   string // tests point this at a missing file
+}
+
+func newMxCmd() *cobra.Command {
+	o := &mxOptions{}
+	cmd := &cobra.Command{
+		Use:   "mx DOMAIN",
+		Short: "Show where a domain's mail goes: MX hosts, addresses, reverse DNS, SPF/DMARC/MTA-STS/TLS-RPT/DANE",
+		Long: `Ask DNS where mail for DOMAIN goes and what could stop it.
+
+Shows the MX hosts by preference (or the implicit MX when there is none, or
+the null MX "MX 0 ."), each host's addresses, reverse DNS and whether it is
+forward-confirmed, and the SPF, DMARC, MTA-STS, TLS-RPT and DANE TLSA
+records, with the problems found. Unicode domains are accepted and shown in
+both forms.
+
+Exit status: 0 DNS says the domain can receive mail; 1 it cannot (null MX,
+nothing resolvable, the domain does not exist, SERVFAIL); 2 bad input;
+3 DNS could not be asked (timeout, no resolver, refused everywhere).`,
+		Example: `  mailflow mx example.com
+  mailflow mx bücher.example --json
+  mailflow mx example.com --resolver 127.0.0.1:5353 --resolver 192.0.2.53
+  mailflow mx example.com --split-horizon --timeout 5s`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runMx(cmd.Context(), cmd.OutOrStdout(), args[0], o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.resolvers, "resolver", nil, "DNS server to ask, HOST[:PORT] (repeatable; default: /etc/resolv.conf)")
+	f.BoolVar(&o.json, "json", false, "print the picture as JSON")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up on the whole lookup after this long")
+	f.BoolVar(&o.splitHorizon, "split-horizon", false, "also ask the domain's authoritative servers and compare their MX")
+	return cmd
+}
+
+func runMx(ctx context.Context, w io.Writer, domain string, o *mxOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.timeout <= 0 {
+		return usageErr("mx: --timeout must be positive, got %v", o.timeout)
+	}
+	d, err := addr.ParseDomain(strings.TrimSpace(domain))
+	if err != nil {
+		return usageErr("mx: %q is not a domain: %v", transcript.PrintableString(domain), strings.TrimPrefix(err.Error(), "addr: "))
+	}
+	// Each attempt gets a share of the whole budget so that a retry or a
+	// second server still fits in it.
+	perQuery := min(2*time.Second, o.timeout/3)
+	var client *mx.Client
+	if len(o.resolvers) > 0 {
+		client = &mx.Client{Retries: 1}
+		for _, r := range o.resolvers {
+			host, port, err := addr.ParseHostPort(r, 53)
+			if err != nil {
+				return usageErr("mx: --resolver %q: %v", transcript.PrintableString(r), strings.TrimPrefix(err.Error(), "addr: "))
+			}
+			client.Servers = append(client.Servers, joinHostPort(host, port))
+		}
+	} else {
+		client, err = mx.NewSystemClient(o.resolvConf)
+		if err != nil {
+			if o.json {
+				writeJSON(w, &mx.Picture{Domain: d.Unicode, ASCIIDomain: d.ASCII, MX: []mx.MXHost{}, Problems: []mx.Problem{},
+					Error: &mx.ErrorInfo{Kind: mx.KindOf(err), Message: err.Error()}})
+			}
+			return withCode(exitUnreachable, err)
+		}
+	}
+	client.Timeout = perQuery
+
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	p, err := mx.Lookup(ctx, d.ASCII, mx.Options{Resolver: client, SplitHorizon: o.splitHorizon})
+	if p == nil {
+		if mx.KindOf(err) == mx.KindBadInput {
+			return withCode(exitUsage, err)
+		}
+		return withCode(exitUnreachable, err)
+	}
+	if o.json {
+		if err := writeJSON(w, p); err != nil {
+			return withCode(exitUnreachable, err)
+		}
+	} else {
+		writeMxTable(w, p)
+	}
+	switch {
+	case p.CanReceive:
+		return nil
+	case p.Unreachable():
+		return withCode(exitUnreachable, nil)
+	default:
+		return withCode(exitRefused, nil)
+	}
+}
+
+func joinHostPort(host string, port int) string {
+	if strings.Contains(host, ":") {
+		return fmt.Sprintf("[%s]:%d", host, port)
+	}
+	return fmt.Sprintf("%s:%d", host, port)
+}
+
+func writeJSON(w io.Writer, p *mx.Picture) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}
+
+// mxWidth is the width the table is laid out for.
+const mxWidth = 80
+
+// safe makes a DNS-supplied string harmless on a terminal and keeps it on
+// one line.
+func safe(s string) string {
+	return strings.ReplaceAll(transcript.PrintableString(s), "\t", " ")
+}
+
+// line writes one table line, cut to mxWidth columns.
+func line(w io.Writer, format string, args ...any) {
+	fmt.Fprintln(w, ansi.Truncate(fmt.Sprintf(format, args...), mxWidth, "…"))
+}
+
+// wrapped writes text word-wrapped to mxWidth, every line after the first
+// indented like the first line's text.
+func wrapped(w io.Writer, prefix, text string) {
+	indent := strings.Repeat(" ", ansi.StringWidth(prefix))
+	cur := prefix
+	curWidth := ansi.StringWidth(prefix)
+	empty := true
+	for _, word := range strings.Fields(text) {
+		ww := ansi.StringWidth(word)
+		if !empty && curWidth+1+ww > mxWidth {
+			line(w, "%s", cur)
+			cur, curWidth, empty = indent, len(indent), true
+		}
+		if !empty {
+			cur += " "
+			curWidth++
+		}
+		cur += word
+		curWidth += ww
+		empty = false
+	}
+	line(w, "%s", cur)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func writeMxTable(w io.Writer, p *mx.Picture) {
+	dom := safe(p.Domain)
+	if p.Domain != p.ASCIIDomain {
+		dom += " (" + safe(p.ASCIIDomain) + ")"
+	}
+	line(w, "Domain   %s", dom)
+	wrapped(w, "Verdict  ", safe(p.Verdict))
+	if p.Server != "" {
+		line(w, "Server   %s  AD %s  RTT %v  total %v", safe(p.Server), yesNo(p.AD),
+			p.RTT.Round(time.Millisecond), p.Elapsed.Round(time.Millisecond))
+	}
+	if p.Error != nil {
+		wrapped(w, "Error    ", safe(string(p.Error.Kind)+": "+p.Error.Message))
+	}
+	switch {
+	case p.NullMX:
+		line(w, "")
+		line(w, "MX 0 .   null MX: this domain accepts no mail (RFC 7505)")
+	case len(p.MX) > 0:
+		line(w, "")
+		line(w, "%-5s %-40s %s", "PREF", "HOST / ADDRESS", "REVERSE DNS")
+		for _, h := range p.MX {
+			name := safe(h.Host)
+			if h.HostUnicode != "" {
+				name = safe(h.HostUnicode) + " (" + name + ")"
+			}
+			pref := fmt.Sprint(h.Preference)
+			if h.Implicit {
+				pref = "impl"
+				name += "  (implicit MX: the domain itself)"
+			}
+			if h.CNAME != "" {
+				name += "  -> CNAME " + safe(h.CNAME)
+			}
+			line(w, "%5s %s", pref, name)
+			for _, a := range h.Addresses {
+				k := a.String()
+				rev := "(no PTR)"
+				if names := h.PTR[k]; len(names) > 0 {
+					rev = safe(strings.Join(names, ","))
+					if h.FCrDNS[k] {
+						rev += " ✓ confirmed"
+					} else {
+						rev += " ✗ not confirmed"
+					}
+				}
+				line(w, "%5s   %-38s %s", "", k, rev)
+			}
+			if len(h.Addresses) == 0 {
+				reason := "no address"
+				if h.Error != nil {
+					reason += " (" + string(h.Error.Kind) + ")"
+				}
+				line(w, "%5s   %s", "", reason)
+			}
+		}
+	}
+	r := p.Records
+	line(w, "")
+	line(w, "Records")
+	wrapped(w, "  SPF      ", safe(r.SPF.Verdict))
+	wrapped(w, "  DMARC    ", safe(r.DMARC.Verdict))
+	wrapped(w, "  MTA-STS  ", safe(r.MTASTS.Verdict))
+	wrapped(w, "  TLS-RPT  ", safe(r.TLSRPT.Verdict))
+	for _, h := range p.MX {
+		if t, ok := r.TLSA[h.Host]; ok {
+			wrapped(w, "  TLSA     ", safe(h.Host+": "+t.Verdict))
+		}
+	}
+	if sh := p.SplitHorizon; sh != nil {
+		wrapped(w, "  Split    ", safe(sh.Verdict))
+	}
+	if probs := p.AllProblems(); len(probs) > 0 {
+		line(w, "")
+		line(w, "Problems")
+		for _, pr := range probs {
+			wrapped(w, fmt.Sprintf("  %-8s ", pr.Severity), safe(pr.Message))
+		}
+	}
+}
