@@ -272,6 +272,9 @@ func (m *Machine) parseIMAPCaps(r Reply) {
 	}
 }
 
+// ObserveMX feeds the result of the MX lookup (hosts sorted by preference,
+// lowest first). No hosts means the domain's own address is used (RFC 5321
+// section 5.1); a single "." is a null MX (RFC 7505) and stops the run.
 func (m *Machine) ObserveMX(hosts []string, err error) (Verdict, Step) {
 	s := m.Current()
 	if m.Done() || s.Action != ActLookupMX {
