@@ -48,6 +48,7 @@ dead.test. 300 IN MX 10 nowhere.dead.test.
 evil.test. 300 IN MX 10 mx.evil.test.
 mx.evil.test. 300 IN A 192.0.2.66
 evil.test. 300 IN TXT "v=spf1 \027[31mred\027[0m -all"
+_dmarc.evil.test. 300 IN TXT "v=DMARC1; p=none; rua=mailto:\027[31mred@evil.test\013"
 `
 
 func TestMxCommandExitCodes(t *testing.T) {
@@ -108,7 +109,7 @@ func TestMxCommandSanitisesAndFits(t *testing.T) {
 	if strings.ContainsRune(out, 0x1b) {
 		t.Errorf("raw ESC printed:\n%q", out)
 	}
-	if !strings.Contains(out, "␛[31mred") {
+	if !strings.Contains(out, "rua=mailto:␛[31mred@evil.test") {
 		t.Errorf("the escape from the SPF record is not shown as a visible glyph:\n%s", out)
 	}
 	for _, l := range strings.Split(out, "\n") {
