@@ -1,0 +1,20 @@
+// Package tui is mailflow's full-screen terminal interface, built on
+// Bubble Tea v2.
+//
+// One root model (Model) owns five panes: the MX picture, the live
+// transcript, the reply explainer, the procedure wizard and the failure
+// checklist. Panes are plain structs with pointer receivers; the root
+// routes keys to the focused pane and data messages by type and session
+// id. All session and DNS work goes through the Backend interface and runs
+// inside tea.Cmd bodies, so Update never blocks and the package never
+// opens a socket itself.
+//
+// Every byte that came from a server reaches the screen only through
+// transcript.Printable (directly or via transcript.Entry.Text), so a
+// hostile server cannot send escape sequences (OSC 52 clipboard writes,
+// title changes, cursor moves) to the operator's terminal.
+//
+// The package implements no protocol itself; the RFCs it shows data for
+// (RFC 5321 SMTP, RFC 1939 POP3, RFC 9051 IMAP, RFC 3463 enhanced status
+// codes, RFC 4954 AUTH) are implemented in session and diag.
+package tui

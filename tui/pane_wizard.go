@@ -1,0 +1,395 @@
+package tui
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/mailflow/mailflow/session/transcript"
+)
+
+// WizardMode is how the operator drives the procedure.
+type WizardMode int
+
+// Wizard modes, cycled with the Mode key.
+const (
+	// ModeGuided: enter runs the current step with the prepared line.
+	ModeGuided WizardMode = iota
+	// ModePractice: the operator types each command; mailflow checks the
+	// verb against the step and explains the reply. Message bodies are
+	// still sent for the operator (they get no reply line by line).
+	ModePractice
+	// ModeRaw: whatever is typed is sent, like telnet; steps do not
+	// advance.
+	ModeRaw
+)
+
+// String returns "guided", "practice" or "raw".
+func (m WizardMode) String() string {
+	switch m {
+	case ModePractice:
+		return "practice"
+	case ModeRaw:
+		return "raw"
+	}
+	return "guided"
+}
+
+// verbs are the completions offered per protocol.
+var verbs = map[string][]string{
+	"smtp": {"EHLO ", "HELO ", "STARTTLS", "AUTH LOGIN", "AUTH PLAIN ", "MAIL FROM:<", "RCPT TO:<", "DATA", "RSET", "NOOP", "QUIT", "VRFY ", "HELP"},
+	"pop3": {"CAPA", "STLS", "USER ", "PASS ", "STAT", "LIST", "UIDL", "RETR ", "TOP ", "DELE ", "NOOP", "RSET", "QUIT"},
+	"imap": {"a1 CAPABILITY", "a2 STARTTLS", "a3 LOGIN ", "a4 SELECT INBOX", "a5 FETCH 1 (FLAGS)", "a6 NOOP", "a7 LOGOUT"},
+}
+
+// wizardPane shows the procedure's steps and, in practice and raw modes,
+// a command prompt with history and verb completion.
+type wizardPane struct {
+	keys     WizardKeys
+	st       Styles
+	w, h     int
+	protocol string
+	steps    []WizardStep
+	cur      int
+	mode     WizardMode
+	input    textinput.Model
+	history  []string
+	hist     int // index into history while browsing; len(history) when not
+	draft    string
+	hint     string
+	lastCode string
+	running  bool
+}
+
+func newWizardPane(keys WizardKeys, st Styles) *wizardPane {
+	in := textinput.New()
+	in.Prompt = "> "
+	in.Placeholder = "type a command"
+	s := in.Styles()
+	s.Cursor.Blink = false
+	in.SetStyles(s)
+	in.CharLimit = 998 // RFC 5321 §4.5.3.1.6: text line limit without CRLF
+	return &wizardPane{keys: keys, st: st, input: in, protocol: "smtp"}
+}
+
+func (p *wizardPane) SetSize(w, h int) {
+	p.w, p.h = max(0, w), max(0, h)
+	p.input.SetWidth(max(1, w-3))
+}
+
+func (p *wizardPane) SetStyles(st Styles) { p.st = st }
+
+// SetSteps loads a procedure.
+func (p *wizardPane) SetSteps(protocol string, steps []WizardStep) {
+	p.protocol = protocol
+	p.steps = append([]WizardStep(nil), steps...)
+	p.cur = 0
+}
+
+// Steps returns the steps with their states.
+func (p *wizardPane) Steps() []WizardStep { return p.steps }
+
+// Current returns the index of the current step (len(steps) when the
+// procedure is finished).
+func (p *wizardPane) Current() int { return p.cur }
+
+// CurrentStep returns the current step.
+func (p *wizardPane) CurrentStep() (WizardStep, bool) {
+	if p.cur < 0 || p.cur >= len(p.steps) {
+		return WizardStep{}, false
+	}
+	return p.steps[p.cur], true
+}
+
+// Mode returns the mode.
+func (p *wizardPane) Mode() WizardMode { return p.mode }
+
+// CycleMode switches guided → practice → raw → guided. It returns the
+// focus command for the prompt when the new mode has one.
+func (p *wizardPane) CycleMode() tea.Cmd {
+	p.mode = (p.mode + 1) % 3
+	p.hint = ""
+	if p.mode == ModeGuided {
+		p.input.Blur()
+		return nil
+	}
+	return p.input.Focus()
+}
+
+// Typing reports whether keys go to the prompt.
+func (p *wizardPane) Typing() bool { return p.mode != ModeGuided && p.input.Focused() }
+
+// Blur leaves the prompt so global keys work again.
+func (p *wizardPane) Blur() { p.input.Blur() }
+
+// Focus returns to the prompt.
+func (p *wizardPane) Focus() tea.Cmd {
+	if p.mode == ModeGuided {
+		return nil
+	}
+	return p.input.Focus()
+}
+
+// SetRunning marks the current step as in flight (or not).
+func (p *wizardPane) SetRunning(i int, running bool) {
+	p.running = running
+	if i >= 0 && i < len(p.steps) && running {
+		p.steps[i].State = StepRunning
+	}
+}
+
+// Finish records the outcome of step i and advances past it on success.
+func (p *wizardPane) Finish(i int, ok bool, result string) {
+	p.running = false
+	if i < 0 || i >= len(p.steps) {
+		return
+	}
+	p.steps[i].Result = result
+	if ok {
+		p.steps[i].State = StepDone
+		if i == p.cur {
+			p.cur++
+		}
+		return
+	}
+	p.steps[i].State = StepFailed
+}
+
+// Cancel marks a step in flight as pending again.
+func (p *wizardPane) Cancel(i int) {
+	p.running = false
+	if i >= 0 && i < len(p.steps) && p.steps[i].State == StepRunning {
+		p.steps[i].State = StepPending
+		p.steps[i].Result = "cancelled"
+	}
+}
+
+// Restart sets every step back to pending, for a reconnect.
+func (p *wizardPane) Restart(from int) {
+	for i := max(0, from); i < len(p.steps); i++ {
+		p.steps[i].State, p.steps[i].Result = StepPending, ""
+	}
+	p.cur = max(0, min(from, len(p.steps)))
+}
+
+// SetLastCode tells the prompt which reply came last, so it can offer
+// the AUTH LOGIN base64 helper after a 334 challenge (RFC 4954 §4).
+func (p *wizardPane) SetLastCode(code string) {
+	p.lastCode = code
+	if code == "334" && p.mode != ModeGuided {
+		p.hint = "334 challenge: type the answer, ctrl+b encodes it as base64"
+	} else if strings.HasPrefix(p.hint, "334") {
+		p.hint = ""
+	}
+}
+
+// Submit takes the typed line, stores it in the history and clears the
+// prompt.
+func (p *wizardPane) Submit() (string, bool) {
+	v := p.input.Value()
+	if strings.TrimSpace(v) == "" {
+		return "", false
+	}
+	if len(p.history) == 0 || p.history[len(p.history)-1] != v {
+		p.history = append(p.history, v)
+	}
+	p.hist = len(p.history)
+	p.draft = ""
+	p.input.SetValue("")
+	p.hint = ""
+	return v, true
+}
+
+// SetHint shows a one-line hint under the prompt.
+func (p *wizardPane) SetHint(s string) { p.hint = s }
+
+// Update handles prompt keys.
+func (p *wizardPane) Update(msg tea.Msg) tea.Cmd {
+	if !p.Typing() {
+		if k, ok := msg.(tea.KeyPressMsg); ok && p.mode != ModeGuided && key.Matches(k, p.keys.Focus) {
+			return p.input.Focus()
+		}
+		return nil
+	}
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch {
+		case key.Matches(k, p.keys.HistoryPrev):
+			p.browse(-1)
+			return nil
+		case key.Matches(k, p.keys.HistoryNext):
+			p.browse(1)
+			return nil
+		case key.Matches(k, p.keys.Base64):
+			if v := p.input.Value(); v != "" {
+				p.input.SetValue(base64.StdEncoding.EncodeToString([]byte(v)))
+				p.input.CursorEnd()
+				p.hint = "encoded as base64; enter sends it"
+			}
+			return nil
+		case key.Matches(k, p.keys.Complete) && (k.String() != "right" || p.input.Position() == len([]rune(p.input.Value()))):
+			p.complete()
+			return nil
+		}
+	}
+	var cmd tea.Cmd
+	p.input, cmd = p.input.Update(msg)
+	return cmd
+}
+
+func (p *wizardPane) browse(d int) {
+	if len(p.history) == 0 {
+		return
+	}
+	if p.hist == len(p.history) {
+		p.draft = p.input.Value()
+	}
+	p.hist = max(0, min(len(p.history), p.hist+d))
+	if p.hist == len(p.history) {
+		p.input.SetValue(p.draft)
+	} else {
+		p.input.SetValue(p.history[p.hist])
+	}
+	p.input.CursorEnd()
+}
+
+// complete extends the typed verb to the only candidate, or to the
+// candidates' common prefix and lists them in the hint.
+func (p *wizardPane) complete() {
+	v := p.input.Value()
+	var cands []string
+	for _, c := range verbs[p.protocol] {
+		if len(c) >= len(v) && strings.EqualFold(c[:len(v)], v) {
+			cands = append(cands, c)
+		}
+	}
+	switch len(cands) {
+	case 0:
+		p.hint = "no command starts with " + transcript.PrintableString(v)
+		return
+	case 1:
+		p.input.SetValue(cands[0])
+		p.hint = ""
+	default:
+		pre := cands[0]
+		for _, c := range cands[1:] {
+			for !strings.HasPrefix(strings.ToUpper(c), strings.ToUpper(pre)) {
+				pre = pre[:len(pre)-1]
+			}
+		}
+		if len(pre) > len(v) {
+			p.input.SetValue(pre)
+		}
+		p.hint = strings.Join(trimAll(cands), " ")
+	}
+	p.input.CursorEnd()
+}
+
+func trimAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = strings.TrimSpace(v)
+	}
+	return out
+}
+
+func (p *wizardPane) stepGlyph(s StepState) (string, lipgloss.Style) {
+	st := p.st.State
+	switch s {
+	case StepDone:
+		return "✓", st.Done
+	case StepFailed:
+		return "✗", st.Failed
+	case StepRunning:
+		return "▸", st.Current
+	case StepSkipped:
+		return "-", st.Pending
+	}
+	return "·", st.Pending
+}
+
+// Title returns the pane title with the mode.
+func (p *wizardPane) Title() string { return "Wizard [" + p.mode.String() + "]" }
+
+// View draws the step list, the current step's details and the prompt.
+func (p *wizardPane) View() string {
+	if p.w <= 0 || p.h <= 0 {
+		return ""
+	}
+	st := p.st
+	var bottom []string
+	if p.mode != ModeGuided {
+		bottom = append(bottom, p.input.View())
+		if p.hint != "" {
+			bottom = append(bottom, st.Text.Dim.Render(transcript.PrintableString(p.hint)))
+		}
+	}
+	var detail []string
+	if s, ok := p.CurrentStep(); ok {
+		switch {
+		case s.Secret:
+			detail = append(detail, para(st, "will send:", "(a credential, not shown)", p.w)...)
+		case len(s.Send) == 1:
+			detail = append(detail, para(st, "will send:", s.Send[0], p.w)...)
+		case len(s.Send) > 1:
+			detail = append(detail, para(st, "will send:", fmt.Sprintf("%s (+%d lines)", s.Send[0], len(s.Send)-1), p.w)...)
+		}
+		detail = append(detail, para(st, "why:", s.Why, p.w)...)
+		if s.Success != "" {
+			detail = append(detail, para(st, "success:", s.Success, p.w)...)
+		}
+	} else if len(p.steps) > 0 {
+		detail = append(detail, st.Text.Good.Render("procedure finished"))
+	}
+	// The list gets at least a third of the pane; details fill the rest
+	// and are cut, not the list.
+	listH := p.h - len(bottom)
+	minList := min(len(p.steps), max(3, p.h/3))
+	detailH := max(0, min(len(detail), listH-minList))
+	listH -= detailH
+	var list []string
+	if len(p.steps) == 0 {
+		list = append(list, st.Text.Dim.Render("no procedure loaded"))
+	}
+	start := 0
+	if listH > 0 && p.cur >= listH {
+		start = p.cur - listH + 1
+	}
+	for i := start; i < len(p.steps) && len(list) < listH; i++ {
+		s := p.steps[i]
+		g, gs := p.stepGlyph(s.State)
+		if i == p.cur && s.State == StepPending {
+			g, gs = "▸", st.State.Current
+		}
+		line := gs.Render(g) + " " + transcript.PrintableString(s.Title)
+		if s.Result != "" {
+			line += st.Text.Dim.Render("  " + transcript.PrintableString(s.Result))
+		}
+		list = append(list, fit(line, p.w))
+	}
+	for len(list) < listH {
+		list = append(list, "")
+	}
+	out := append(list, detail[:detailH]...)
+	out = append(out, bottom...)
+	return strings.Join(fitLines(out, p.w, p.h), "\n")
+}
+
+func (p *wizardPane) ShortHelp() []key.Binding {
+	if p.Typing() {
+		return []key.Binding{p.keys.Submit, p.keys.HistoryPrev, p.keys.Complete, p.keys.Base64, p.keys.Blur}
+	}
+	if p.mode != ModeGuided {
+		return []key.Binding{p.keys.Focus}
+	}
+	return nil
+}
+
+func (p *wizardPane) FullHelp() [][]key.Binding {
+	k := p.keys
+	return [][]key.Binding{{k.Submit, k.HistoryPrev, k.HistoryNext, k.Complete, k.Base64, k.Blur, k.Focus}}
+}
