@@ -38,28 +38,38 @@ func Strict() bool {
 	return os.Getenv("CI") == "true" || os.Getenv("MAILFLOW_REAL_PEERS") == "1"
 }
 
-// Require makes sure the real daemons can be used by this test. When a
-// binary is missing, or the test does not run as root (Postfix and Dovecot
-// need root to start and drop privileges), it calls t.Skip locally and
-// t.Fatal when Strict reports true. It also skips in -short mode unless
-// Strict is true.
-func Require(t testing.TB) {
-	t.Helper()
-	require(t, append(append([]string{}, mailBinaries...), dnsBinaries...))
+// Available reports why real peers cannot be used on this machine (a
+// missing binary, or not running as root), or nil when they can.
+func Available() error {
+	return missing(append(append([]string{}, mailBinaries...), dnsBinaries...))
 }
 
-func require(t testing.TB, bins []string) {
+// Require reports whether the real daemons can be used by this test. When a
+// binary is missing, or the test does not run as root (Postfix and Dovecot
+// need root to start and drop privileges), it calls t.Skip locally and
+// t.Fatal when Strict reports true, so with a real testing.T it only ever
+// returns true. It also skips in -short mode unless Strict is true. Postfix
+// and NSD call it themselves.
+func Require(t testing.TB) bool {
+	t.Helper()
+	return require(t, append(append([]string{}, mailBinaries...), dnsBinaries...))
+}
+
+func require(t testing.TB, bins []string) bool {
 	t.Helper()
 	if err := missing(bins); err != nil {
 		if Strict() {
 			t.Fatalf("realpeers: %v (CI=true or MAILFLOW_REAL_PEERS=1 demands real peers; run .ci/run to install them)", err)
-			return // only reached with a fake testing.TB
+			return false // only reached with a fake testing.TB
 		}
 		t.Skipf("realpeers: %v (set MAILFLOW_REAL_PEERS=1 to make this a failure)", err)
+		return false
 	}
 	if testing.Short() && !Strict() {
 		t.Skip("realpeers: skipped in -short mode")
+		return false
 	}
+	return true
 }
 
 func missing(bins []string) error {

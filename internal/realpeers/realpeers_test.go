@@ -12,9 +12,11 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -651,13 +653,64 @@ func TestRequireSkipOrFail(t *testing.T) {
 			t.Setenv("CI", tc.ci)
 			t.Setenv("MAILFLOW_REAL_PEERS", tc.realPeers)
 			f := &fakeTB{TB: t}
-			require(f, tc.bins)
+			ok := require(f, tc.bins)
 			if os.Geteuid() != 0 && !tc.wantFail && !tc.wantSkip {
 				t.Skip("needs root for the positive case")
+			}
+			if ok != (!tc.wantSkip && !tc.wantFail) {
+				t.Errorf("require returned %v", ok)
 			}
 			if f.skipped != tc.wantSkip || f.failed != tc.wantFail {
 				t.Fatalf("skipped=%v failed=%v (%s), want skipped=%v failed=%v", f.skipped, f.failed, f.msg, tc.wantSkip, tc.wantFail)
 			}
 		})
 	}
+}
+
+// TestWatchdogAfterCrash runs this test binary as a child that starts an NSD
+// and then dies by SIGKILL (no Shutdown, no cleanups); the watchdog must stop
+// that NSD and remove its directory.
+func TestWatchdogAfterCrash(t *testing.T) {
+	if os.Getenv("REALPEERS_CRASH_CHILD") == "1" {
+		d := NSD(t, map[string]string{"example.test": testZone})
+		fmt.Printf("nsd %d %s\n", readPID(d.Dir+"/nsd.pid", nsdExe), d.Dir)
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
+	Require(t)
+	if keepDirs() {
+		t.Skip("MAILFLOW_REAL_PEERS_KEEP=1 keeps directories on purpose")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWatchdogAfterCrash$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "REALPEERS_CRASH_CHILD=1")
+	out, err := cmd.Output() // returns when the child dies: nothing else holds its stdout
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("child: err = %v, want death by SIGKILL; output:\n%s", err, out)
+	}
+	var pid int
+	var dir string
+	if _, err := fmt.Sscanf(string(out), "nsd %d %s", &pid, &dir); err != nil || pid == 0 {
+		t.Fatalf("child output %q: %v", out, err)
+	}
+	t.Cleanup(func() { // only does something when the watchdog failed
+		if alive(pid, nsdExe) {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		}
+		if strings.HasPrefix(dir, "/tmp/realpeers-nsd-") {
+			os.RemoveAll(dir)
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for alive(pid, nsdExe) || exists(dir) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the crash: NSD %d alive=%v, %s exists=%v", pid, alive(pid, nsdExe), dir, exists(dir))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
