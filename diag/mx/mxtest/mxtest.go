@@ -6,6 +6,7 @@
 package mxtest
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -37,22 +38,34 @@ func key(name string, t uint16) string {
 	return strings.ToLower(dns.Fqdn(name)) + " " + dns.TypeToString[t]
 }
 
-// Start parses zone (one record per line in zone file syntax, fully
-// qualified names; blank lines and ";" comments are skipped), starts the
-// server and stops it when tb ends.
+// Start is New that fails tb on error and stops the server when tb ends.
 func Start(tb testing.TB, zone string) *Server {
 	tb.Helper()
+	s, err := New(zone)
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// New parses zone (one record per line in zone file syntax, fully
+// qualified names; blank lines and ";" comments are skipped) and starts
+// the server. Close stops it.
+func New(zone string) (*Server, error) {
 	s := &Server{rcodes: map[string]int{}, delays: map[string]time.Duration{}, silent: map[string]bool{}, queries: map[string]int{}}
-	s.records = mustParse(tb, zone)
+	var err error
+	if s.records, err = parse(zone); err != nil {
+		return nil, err
+	}
 	var (
-		pc  net.PacketConn
-		ln  net.Listener
-		err error
+		pc net.PacketConn
+		ln net.Listener
 	)
 	for range 20 {
 		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
-			tb.Fatalf("mxtest: listen udp: %v", err)
+			return nil, fmt.Errorf("mxtest: listen udp: %w", err)
 		}
 		ln, err = net.Listen("tcp", pc.LocalAddr().String())
 		if err == nil {
@@ -61,7 +74,7 @@ func Start(tb testing.TB, zone string) *Server {
 		pc.Close()
 	}
 	if err != nil {
-		tb.Fatalf("mxtest: listen tcp: %v", err)
+		return nil, fmt.Errorf("mxtest: listen tcp: %w", err)
 	}
 	s.Addr = pc.LocalAddr().String()
 	h := dns.HandlerFunc(s.serve)
@@ -72,12 +85,10 @@ func Start(tb testing.TB, zone string) *Server {
 	go s.tcp.ActivateAndServe()
 	<-started
 	<-started
-	tb.Cleanup(s.Close)
-	return s
+	return s, nil
 }
 
-func mustParse(tb testing.TB, zone string) []dns.RR {
-	tb.Helper()
+func parse(zone string) ([]dns.RR, error) {
 	var out []dns.RR
 	for _, line := range strings.Split(zone, "\n") {
 		line = strings.TrimSpace(line)
@@ -86,11 +97,20 @@ func mustParse(tb testing.TB, zone string) []dns.RR {
 		}
 		rr, err := dns.NewRR(line)
 		if err != nil {
-			tb.Fatalf("mxtest: bad record %q: %v", line, err)
+			return nil, fmt.Errorf("mxtest: bad record %q: %w", line, err)
 		}
 		out = append(out, rr)
 	}
-	return out
+	return out, nil
+}
+
+func mustParse(tb testing.TB, zone string) []dns.RR {
+	tb.Helper()
+	rrs, err := parse(zone)
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
+	return rrs
 }
 
 // Close stops the server.
