@@ -176,30 +176,49 @@ func (s *connSource) readLiteral(n, total int64) ([]byte, error) {
 		s.c.Close()
 		return nil, fmt.Errorf("imap: %w", le)
 	}
-	b, err := s.c.ReadFull(s.ctx, n, "literal data")
-	if err != nil {
-		return nil, err
-	}
-	// The literal is recorded line by line so that the transcript shows
-	// the message as it travelled.
-	rest := b
+	// The literal is read in chunks and recorded line by line as it
+	// arrives, so that the transcript shows the message as it travelled
+	// and keeps what arrived when the connection drops in the middle.
+	const chunk = 4 << 10
+	out := make([]byte, 0, min(n, 1<<20))
+	var pending []byte // bytes of a line not yet recorded
 	first := true
-	for len(rest) > 0 || first {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-			line = trimCR(line)
-		} else {
-			rest = nil
-		}
+	record := func(line []byte, partial bool) {
 		ann := ""
 		if first {
 			ann = fmt.Sprintf("literal data, %d bytes", n)
+			first = false
+		}
+		if partial {
+			s.c.Transcript().Append(transcript.Entry{Dir: transcript.Server, Proto: "imap", Step: s.c.Step(), Raw: line, Secure: s.c.Secure(), Partial: true, Annotation: ann})
+			return
 		}
 		s.c.RecordServer(line, nil, ann)
-		first = false
 	}
-	return b, nil
+	for read := int64(0); read < n; {
+		b, err := s.c.ReadFull(s.ctx, min(n-read, chunk), "literal data")
+		if err != nil {
+			if len(pending) > 0 {
+				record(pending, true)
+			}
+			return nil, err
+		}
+		read += int64(len(b))
+		out = append(out, b...)
+		pending = append(pending, b...)
+		for {
+			i := bytes.IndexByte(pending, '\n')
+			if i < 0 {
+				break
+			}
+			record(bytes.Clone(trimCR(pending[:i])), false)
+			pending = pending[i+1:]
+		}
+	}
+	if len(pending) > 0 || first {
+		record(bytes.Clone(pending), false)
+	}
+	return out, nil
 }
 
 func trimCR(b []byte) []byte {
