@@ -146,6 +146,9 @@ type Result struct {
 	// Exit is the exit status: ExitOK, ExitRefused, ExitUsage or
 	// ExitUnreachable.
 	Exit int `json:"exit"`
+	// MessageID is the Message-ID of the test message an SMTP check
+	// sent, so that its delivery can be traced in logs and mailboxes.
+	MessageID string `json:"message_id,omitempty"`
 	// Transcript is the store the conversation was recorded in.
 	Transcript *transcript.Store `json:"-"`
 }
@@ -177,14 +180,18 @@ func (r *Result) Fail(exit int, kind, msg string) {
 }
 
 // ExitForKind maps a transport failure kind to an exit status: input
-// errors are usage errors (2), everything else that ends a conversation
-// without a server verdict is "unreachable" (3).
+// errors are usage errors (2); a certificate that fails verification is
+// the server's answer (1: it was reached, and what it presented is
+// wrong); everything else that ends a conversation without a server
+// verdict is "unreachable" (3).
 func ExitForKind(k wire.Kind) int {
 	switch k {
 	case wire.KindNone:
 		return ExitOK
 	case wire.KindInput:
 		return ExitUsage
+	case wire.KindTLSVerify:
+		return ExitRefused
 	}
 	return ExitUnreachable
 }
