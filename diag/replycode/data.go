@@ -54,6 +54,7 @@ type pattern struct {
 	All       []string `toml:"all"`
 	None      []string `toml:"none"`
 	Regex     string   `toml:"regex"`
+	Weak      bool     `toml:"weak"`
 	Category  Category `toml:"category"`
 	Summary   string   `toml:"summary"`
 	Meaning   string   `toml:"meaning"`
@@ -117,7 +118,8 @@ type kb struct {
 	pop3     map[string]*entry // key "-ERR", "-ERR|PASS", "[IN-USE]"
 	imap     map[string]*entry // key "NO", "NO|LOGIN", "[INUSE]"
 	vendor   []*pattern        // file order, vendor files sorted by name
-	keywords []*pattern        // file order
+	keywords []*pattern        // strong keyword patterns, file order
+	weak     []*pattern        // catch-all keyword patterns, file order
 	first    map[string]*digit
 	second   map[string]*digit
 	eclass   map[string]*digit
@@ -266,7 +268,9 @@ func loadFS(fsys fs.FS) (*kb, error) {
 			if err := k.checkPattern(p); err != nil {
 				return nil, fmt.Errorf("replycode: %s: pattern %q: %w", name, p.ID, err)
 			}
-			if t == "keywords" {
+			if t == "keywords" && p.Weak {
+				k.weak = append(k.weak, p)
+			} else if t == "keywords" {
 				k.keywords = append(k.keywords, p)
 			} else if strings.HasPrefix(t, "vendor-") || strings.HasPrefix(t, "dnsbl") {
 				if p.Vendor == "" {
@@ -279,7 +283,7 @@ func loadFS(fsys fs.FS) (*kb, error) {
 		}
 	}
 	ids := map[string]bool{}
-	for _, list := range [][]*pattern{k.vendor, k.keywords} {
+	for _, list := range [][]*pattern{k.vendor, k.keywords, k.weak} {
 		for _, p := range list {
 			id := p.table + ":" + p.ID
 			if ids[id] {

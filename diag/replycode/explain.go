@@ -222,10 +222,11 @@ func Explain(in Input) Explanation {
 		m.class = ClassUnknown
 	}
 	if ans == nil && m.class == ClassUnknown {
-		if p := firstMatch(k.vendor, m); p != nil {
-			ans = fromPattern(p)
-		} else if p := firstMatch(k.keywords, m); p != nil {
-			ans = fromPattern(p)
+		for _, list := range [][]*pattern{k.vendor, k.keywords, k.weak} {
+			if p := firstMatch(list, m); p != nil {
+				ans = fromPattern(p)
+				break
+			}
 		}
 	}
 	if ans == nil {
@@ -323,22 +324,24 @@ func (k *kb) smtpAnswer(m *mctx) *answer {
 	if p := firstMatch(k.keywords, m); p != nil {
 		return fromPattern(p)
 	}
-	if exact != nil && r.enhDetail != 0 {
+	if exact != nil && (exact.Command != "" || r.enhDetail != 0) {
 		return fromEntry(exact)
 	}
 	if basicCmd != nil {
 		return fromEntry(basicCmd)
+	}
+	if p := firstMatch(k.weak, m); p != nil {
+		return fromPattern(p)
 	}
 	if exact != nil && r.enhSubj != 0 {
 		return fromEntry(exact)
 	}
 	if r.enhOK {
 		if d := k.esubject["X."+strconv.Itoa(r.enhSubj)]; d != nil && d.Category != "" && len(d.Causes) > 0 {
-			a := &answer{
+			return &answer{
 				category: d.Category, summary: d.Name, meaning: d.Meaning,
 				causes: d.Causes, steps: d.NextSteps, matched: "smtp-digits:enhanced_subject " + d.Key,
 			}
-			return a
 		}
 	}
 	if basic != nil {
@@ -490,12 +493,18 @@ func (k *kb) statusAnswer(m *mctx) *answer {
 	if p := firstMatch(k.keywords, m); p != nil {
 		return fromPattern(p)
 	}
-	for _, e := range []*entry{resp, byCmd, bare} {
+	for _, e := range []*entry{resp, byCmd} {
 		if e != nil {
-			a := fromEntry(e)
-			a.generic = e == bare && e.Key == status && e.Command == ""
-			return a
+			return fromEntry(e)
 		}
+	}
+	if p := firstMatch(k.weak, m); p != nil {
+		return fromPattern(p)
+	}
+	if bare != nil {
+		a := fromEntry(bare)
+		a.generic = true // only the status word was understood
+		return a
 	}
 	return nil
 }

@@ -62,16 +62,31 @@ func infer(lines []string) (Protocol, bool) {
 			if _, word, _ := imapTagged(l); word != "" {
 				return ProtocolIMAP, true
 			}
+			if bareIMAPStatus(u) {
+				return ProtocolIMAP, false
+			}
 			if c, _, _ := findEmbeddedCode(l); c >= 0 {
 				return ProtocolSMTP, true
 			}
-			return ProtocolUnknown, false
+			// A log prefix such as "SMTP error from remote mail server
+			// after RCPT TO:<a@b>:" may precede the reply: keep looking.
 		}
 	}
 	return ProtocolUnknown, false
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// bareIMAPStatus reports whether an upper-cased line starts with an IMAP
+// status word and no tag, as replies pasted from client error messages do.
+func bareIMAPStatus(u string) bool {
+	for _, w := range []string{"OK ", "NO ", "BAD "} {
+		if strings.HasPrefix(u, w) {
+			return true
+		}
+	}
+	return u == "OK" || u == "NO" || u == "BAD"
+}
 
 // splitLines turns the input into trimmed, non-empty lines.
 func splitLines(in []string) []string {
@@ -116,7 +131,7 @@ func findEmbeddedCode(s string) (idx int, _ string, _ bool) {
 		}
 		if i > 0 {
 			switch s[i-1] {
-			case ' ', '\t', '(', '"', '\'', ':', '#':
+			case ' ', '\t', '(', '"', '\'', ':', ';', '#', '=':
 			default:
 				continue
 			}
@@ -218,6 +233,8 @@ func parseSMTP(lines []string) reply {
 	text := strings.Join(texts, " ")
 	if r.status != "" {
 		text = stripRepeats(text, r.status, r.enh)
+	} else {
+		text = strings.Join(lines, " ")
 	}
 	r.text = strings.TrimSpace(text)
 	return r
@@ -308,8 +325,9 @@ func parsePOP3(lines []string) reply {
 		rest = strings.TrimLeft(rest, " ")
 		r.resp, rest = bracketCode(rest)
 		r.text = strings.TrimSpace(rest)
-		break
+		return r
 	}
+	r.text = strings.Join(lines, " ")
 	return r
 }
 
@@ -380,6 +398,12 @@ func parseIMAP(lines []string, cmd string) reply {
 			continue
 		}
 		tag, w, rest := imapTagged(l)
+		if w == "" && bareIMAPStatus(strings.ToUpper(l)) {
+			// "NO [ALERT] ..." without its tag, as client errors quote it.
+			tag = ""
+			w, rest, _ = strings.Cut(l, " ")
+			w = strings.ToUpper(w)
+		}
 		switch {
 		case w == "":
 			if r.hint == "" {
@@ -412,6 +436,7 @@ func parseIMAP(lines []string, cmd string) reply {
 	case firstW != "":
 		r.status, rest = firstW, first
 	default:
+		r.text = strings.Join(lines, " ")
 		return r
 	}
 	r.resp, rest = bracketCode(rest)
