@@ -611,7 +611,8 @@ func quote(s string) string {
 // possible, quoted when 7-bit, otherwise as literals. Each literal ends a
 // line; with LITERAL+ (RFC 7888) the literals are non-synchronizing and
 // every line can be sent at once (sync false). Secrets are replaced by
-// "<redacted>" in each line's Record.
+// "<redacted>" in each line's Record. A secret is never sent bare: a
+// password such as NIL would be read as the NIL atom.
 func (c *Client) buildCommand(head string, args ...arg) (lines []wire.Line, sync bool) {
 	cur, rec := head, head
 	secret := false
