@@ -105,6 +105,18 @@ type lookup struct {
 	p  *Picture
 
 	emitMu sync.Mutex
+
+	cacheMu sync.Mutex
+	cache   map[string]*call // one question is asked once per lookup
+}
+
+// call is a question in flight or answered, shared by every part of the
+// lookup that needs it (e.g. the forward confirmation of a PTR name that is
+// also an MX host reuses that host's address answer).
+type call struct {
+	done chan struct{}
+	ans  *Answer
+	err  error
 }
 
 // Lookup draws the picture of domain. The domain is checked with
@@ -186,15 +198,36 @@ func (l *lookup) emit(ev Event) {
 	l.opts.OnEvent(ev)
 }
 
-// query asks one question under the concurrency bound.
+// query asks one question under the concurrency bound, once per lookup.
 func (l *lookup) query(ctx context.Context, name string, t Type) (*Answer, error) {
+	k := strings.ToLower(dns.Fqdn(name)) + " " + t.String()
+	l.cacheMu.Lock()
+	if l.cache == nil {
+		l.cache = map[string]*call{}
+	}
+	if c, ok := l.cache[k]; ok {
+		l.cacheMu.Unlock()
+		select {
+		case <-c.done:
+			return c.ans, c.err
+		case <-ctx.Done():
+			return nil, ctxError(ctx.Err(), name, t, "")
+		}
+	}
+	c := &call{done: make(chan struct{})}
+	l.cache[k] = c
+	l.cacheMu.Unlock()
+	defer close(c.done)
+
 	select {
 	case l.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctxError(ctx.Err(), name, t, "")
+		c.err = ctxError(ctx.Err(), name, t, "")
+		return nil, c.err
 	}
 	defer func() { <-l.sem }()
-	return l.opts.Resolver.Query(ctx, dns.Fqdn(name), t)
+	c.ans, c.err = l.opts.Resolver.Query(ctx, dns.Fqdn(name), t)
+	return c.ans, c.err
 }
 
 // records asks and classifies.

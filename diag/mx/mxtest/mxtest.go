@@ -22,8 +22,8 @@ type Server struct {
 	Addr string
 
 	mu        sync.Mutex
-	records   []dns.RR
-	authOnly  []dns.RR // answers for RD=0 queries, when set
+	records   zoneIndex
+	authOnly  zoneIndex // answers for RD=0 queries, when set
 	rcodes    map[string]int
 	delays    map[string]time.Duration
 	silent    map[string]bool
@@ -54,10 +54,11 @@ func Start(tb testing.TB, zone string) *Server {
 // the server. Close stops it.
 func New(zone string) (*Server, error) {
 	s := &Server{rcodes: map[string]int{}, delays: map[string]time.Duration{}, silent: map[string]bool{}, queries: map[string]int{}}
-	var err error
-	if s.records, err = parse(zone); err != nil {
+	rrs, err := parse(zone)
+	if err != nil {
 		return nil, err
 	}
+	s.records.add(rrs)
 	var (
 		pc net.PacketConn
 		ln net.Listener
@@ -126,7 +127,7 @@ func (s *Server) Add(tb testing.TB, zone string) {
 	rrs := mustParse(tb, zone)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.records = append(s.records, rrs...)
+	s.records.add(rrs)
 }
 
 // AuthView makes queries with the RD bit clear (as sent to an
@@ -136,7 +137,7 @@ func (s *Server) AuthView(tb testing.TB, zone string) {
 	rrs := mustParse(tb, zone)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.authOnly = append(s.authOnly, rrs...)
+	s.authOnly.add(rrs)
 }
 
 // Rcode makes questions for name and type t (t 0: any type) get rcode.
@@ -213,9 +214,9 @@ func (s *Server) serve(w dns.ResponseWriter, r *dns.Msg) {
 	s.queries[network+" "+key(q.Name, q.Qtype)]++
 	rcode, hasRcode, delay, silent := s.rule(q)
 	truncate := s.truncate && network == "udp"
-	recs := s.records
-	if !r.RecursionDesired && len(s.authOnly) > 0 && covers(s.authOnly, q.Name) {
-		recs = s.authOnly
+	recs := &s.records
+	if !r.RecursionDesired && len(s.authOnly.byName[strings.ToLower(q.Name)]) > 0 {
+		recs = &s.authOnly
 	}
 	m := new(dns.Msg)
 	m.SetReply(r)
@@ -242,53 +243,56 @@ func (s *Server) serve(w dns.ResponseWriter, r *dns.Msg) {
 	w.WriteMsg(m)
 }
 
-func covers(rrs []dns.RR, name string) bool {
+// zoneIndex holds records by owner name, and every name that exists
+// (owners and their ancestors, so that empty non-terminals are NODATA,
+// not NXDOMAIN).
+type zoneIndex struct {
+	byName map[string][]dns.RR
+	exists map[string]bool
+}
+
+func (z *zoneIndex) add(rrs []dns.RR) {
+	if z.byName == nil {
+		z.byName, z.exists = map[string][]dns.RR{}, map[string]bool{}
+	}
 	for _, rr := range rrs {
-		if strings.EqualFold(rr.Header().Name, name) {
-			return true
+		n := strings.ToLower(rr.Header().Name)
+		z.byName[n] = append(z.byName[n], rr)
+		for {
+			z.exists[n] = true
+			_, parent, ok := strings.Cut(n, ".")
+			if !ok || parent == "" {
+				break
+			}
+			n = parent
 		}
 	}
-	return false
 }
 
 // answer finds the records for q, following CNAMEs (up to 8), and says
-// NXDOMAIN when no record at all has the name (or a name below it).
-func answer(rrs []dns.RR, q dns.Question) ([]dns.RR, int) {
+// NXDOMAIN when no record has the name or a name below it.
+func answer(z *zoneIndex, q dns.Question) ([]dns.RR, int) {
 	name := strings.ToLower(q.Name)
 	var out []dns.RR
 	for range 8 {
-		var cname string
+		var cname *dns.CNAME
 		found := false
-		for _, rr := range rrs {
-			h := rr.Header()
-			if !strings.EqualFold(h.Name, name) {
-				continue
-			}
-			if h.Rrtype == q.Qtype {
+		for _, rr := range z.byName[name] {
+			if rr.Header().Rrtype == q.Qtype {
 				out = append(out, dns.Copy(rr))
 				found = true
 			} else if c, ok := rr.(*dns.CNAME); ok && q.Qtype != dns.TypeCNAME {
-				cname = c.Target
+				cname = c
 			}
 		}
-		if found || cname == "" {
+		if found || cname == nil {
 			break
 		}
-		for _, rr := range rrs {
-			if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, name) {
-				out = append(out, dns.Copy(rr))
-			}
-		}
-		name = strings.ToLower(cname)
+		out = append(out, dns.Copy(cname))
+		name = strings.ToLower(cname.Target)
 	}
-	if len(out) > 0 {
+	if len(out) > 0 || z.exists[strings.ToLower(q.Name)] {
 		return out, dns.RcodeSuccess
-	}
-	for _, rr := range rrs {
-		h := strings.ToLower(rr.Header().Name)
-		if h == name || strings.HasSuffix(h, "."+name) {
-			return nil, dns.RcodeSuccess
-		}
 	}
 	return nil, dns.RcodeNameError
 }
