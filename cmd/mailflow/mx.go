@@ -82,13 +82,13 @@ func runMx(ctx context.Context, w io.Writer, domain string, o *mxOptions) error 
 			if err != nil {
 				return usageErr("mx: --resolver %q: %v", transcript.PrintableString(r), strings.TrimPrefix(err.Error(), "addr: "))
 			}
-			client.Servers = append(client.Servers, joinHostPort(host, port))
+			client.Servers = append(client.Servers, mxJoinHostPort(host, port))
 		}
 	} else {
 		client, err = mx.NewSystemClient(o.resolvConf)
 		if err != nil {
 			if o.json {
-				writeJSON(w, &mx.Picture{Domain: d.Unicode, ASCIIDomain: d.ASCII, MX: []mx.MXHost{}, Problems: []mx.Problem{},
+				mxWriteJSON(w, &mx.Picture{Domain: d.Unicode, ASCIIDomain: d.ASCII, MX: []mx.MXHost{}, Problems: []mx.Problem{},
 					Error: &mx.ErrorInfo{Kind: mx.KindOf(err), Message: err.Error()}})
 			}
 			return withCode(exitUnreachable, err)
@@ -106,7 +106,7 @@ func runMx(ctx context.Context, w io.Writer, domain string, o *mxOptions) error 
 		return withCode(exitUnreachable, err)
 	}
 	if o.json {
-		if err := writeJSON(w, p); err != nil {
+		if err := mxWriteJSON(w, p); err != nil {
 			return withCode(exitUnreachable, err)
 		}
 	} else {
@@ -122,14 +122,14 @@ func runMx(ctx context.Context, w io.Writer, domain string, o *mxOptions) error 
 	}
 }
 
-func joinHostPort(host string, port int) string {
+func mxJoinHostPort(host string, port int) string {
 	if strings.Contains(host, ":") {
 		return fmt.Sprintf("[%s]:%d", host, port)
 	}
 	return fmt.Sprintf("%s:%d", host, port)
 }
 
-func writeJSON(w io.Writer, p *mx.Picture) error {
+func mxWriteJSON(w io.Writer, p *mx.Picture) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(p)
@@ -140,18 +140,18 @@ const mxWidth = 80
 
 // safe makes a DNS-supplied string harmless on a terminal and keeps it on
 // one line.
-func safe(s string) string {
+func mxSafe(s string) string {
 	return strings.ReplaceAll(transcript.PrintableString(s), "\t", " ")
 }
 
 // line writes one table line, cut to mxWidth columns.
-func line(w io.Writer, format string, args ...any) {
+func mxLine(w io.Writer, format string, args ...any) {
 	fmt.Fprintln(w, ansi.Truncate(fmt.Sprintf(format, args...), mxWidth, "…"))
 }
 
 // wrapped writes text word-wrapped to mxWidth, every line after the first
 // indented like the first line's text.
-func wrapped(w io.Writer, prefix, text string) {
+func mxWrapped(w io.Writer, prefix, text string) {
 	indent := strings.Repeat(" ", ansi.StringWidth(prefix))
 	cur := prefix
 	curWidth := ansi.StringWidth(prefix)
@@ -159,7 +159,7 @@ func wrapped(w io.Writer, prefix, text string) {
 	for _, word := range strings.Fields(text) {
 		ww := ansi.StringWidth(word)
 		if !empty && curWidth+1+ww > mxWidth {
-			line(w, "%s", cur)
+			mxLine(w, "%s", cur)
 			cur, curWidth, empty = indent, len(indent), true
 		}
 		if !empty {
@@ -170,10 +170,10 @@ func wrapped(w io.Writer, prefix, text string) {
 		curWidth += ww
 		empty = false
 	}
-	line(w, "%s", cur)
+	mxLine(w, "%s", cur)
 }
 
-func yesNo(b bool) string {
+func mxYesNo(b bool) string {
 	if b {
 		return "yes"
 	}
@@ -181,30 +181,30 @@ func yesNo(b bool) string {
 }
 
 func writeMxTable(w io.Writer, p *mx.Picture) {
-	dom := safe(p.Domain)
+	dom := mxSafe(p.Domain)
 	if p.Domain != p.ASCIIDomain {
-		dom += " (" + safe(p.ASCIIDomain) + ")"
+		dom += " (" + mxSafe(p.ASCIIDomain) + ")"
 	}
-	line(w, "Domain   %s", dom)
-	wrapped(w, "Verdict  ", safe(p.Verdict))
+	mxLine(w, "Domain   %s", dom)
+	mxWrapped(w, "Verdict  ", mxSafe(p.Verdict))
 	if p.Server != "" {
-		line(w, "Server   %s  AD %s  RTT %v  total %v", safe(p.Server), yesNo(p.AD),
+		mxLine(w, "Server   %s  AD %s  RTT %v  total %v", mxSafe(p.Server), mxYesNo(p.AD),
 			p.RTT.Round(time.Millisecond), p.Elapsed.Round(time.Millisecond))
 	}
 	if p.Error != nil {
-		wrapped(w, "Error    ", safe(string(p.Error.Kind)+": "+p.Error.Message))
+		mxWrapped(w, "Error    ", mxSafe(string(p.Error.Kind)+": "+p.Error.Message))
 	}
 	switch {
 	case p.NullMX:
-		line(w, "")
-		line(w, "MX 0 .   null MX: this domain accepts no mail (RFC 7505)")
+		mxLine(w, "")
+		mxLine(w, "MX 0 .   null MX: this domain accepts no mail (RFC 7505)")
 	case len(p.MX) > 0:
-		line(w, "")
-		line(w, "%-5s %-40s %s", "PREF", "HOST / ADDRESS", "REVERSE DNS")
+		mxLine(w, "")
+		mxLine(w, "%-5s %-40s %s", "PREF", "HOST / ADDRESS", "REVERSE DNS")
 		for _, h := range p.MX {
-			name := safe(h.Host)
+			name := mxSafe(h.Host)
 			if h.HostUnicode != "" {
-				name = safe(h.HostUnicode) + " (" + name + ")"
+				name = mxSafe(h.HostUnicode) + " (" + name + ")"
 			}
 			pref := fmt.Sprint(h.Preference)
 			if h.Implicit {
@@ -212,51 +212,51 @@ func writeMxTable(w io.Writer, p *mx.Picture) {
 				name += "  (implicit MX: the domain itself)"
 			}
 			if h.CNAME != "" {
-				name += "  -> CNAME " + safe(h.CNAME)
+				name += "  -> CNAME " + mxSafe(h.CNAME)
 			}
-			line(w, "%5s %s", pref, name)
+			mxLine(w, "%5s %s", pref, name)
 			for _, a := range h.Addresses {
 				k := a.String()
 				rev := "(no PTR)"
 				if names := h.PTR[k]; len(names) > 0 {
-					rev = safe(strings.Join(names, ","))
+					rev = mxSafe(strings.Join(names, ","))
 					if h.FCrDNS[k] {
 						rev += " ✓ confirmed"
 					} else {
 						rev += " ✗ not confirmed"
 					}
 				}
-				line(w, "%5s   %-38s %s", "", k, rev)
+				mxLine(w, "%5s   %-38s %s", "", k, rev)
 			}
 			if len(h.Addresses) == 0 {
 				reason := "no address"
 				if h.Error != nil {
 					reason += " (" + string(h.Error.Kind) + ")"
 				}
-				line(w, "%5s   %s", "", reason)
+				mxLine(w, "%5s   %s", "", reason)
 			}
 		}
 	}
 	r := p.Records
-	line(w, "")
-	line(w, "Records")
-	wrapped(w, "  SPF      ", safe(r.SPF.Verdict))
-	wrapped(w, "  DMARC    ", safe(r.DMARC.Verdict))
-	wrapped(w, "  MTA-STS  ", safe(r.MTASTS.Verdict))
-	wrapped(w, "  TLS-RPT  ", safe(r.TLSRPT.Verdict))
+	mxLine(w, "")
+	mxLine(w, "Records")
+	mxWrapped(w, "  SPF      ", mxSafe(r.SPF.Verdict))
+	mxWrapped(w, "  DMARC    ", mxSafe(r.DMARC.Verdict))
+	mxWrapped(w, "  MTA-STS  ", mxSafe(r.MTASTS.Verdict))
+	mxWrapped(w, "  TLS-RPT  ", mxSafe(r.TLSRPT.Verdict))
 	for _, h := range p.MX {
 		if t, ok := r.TLSA[h.Host]; ok {
-			wrapped(w, "  TLSA     ", safe(h.Host+": "+t.Verdict))
+			mxWrapped(w, "  TLSA     ", mxSafe(h.Host+": "+t.Verdict))
 		}
 	}
 	if sh := p.SplitHorizon; sh != nil {
-		wrapped(w, "  Split    ", safe(sh.Verdict))
+		mxWrapped(w, "  Split    ", mxSafe(sh.Verdict))
 	}
 	if probs := p.AllProblems(); len(probs) > 0 {
-		line(w, "")
-		line(w, "Problems")
+		mxLine(w, "")
+		mxLine(w, "Problems")
 		for _, pr := range probs {
-			wrapped(w, fmt.Sprintf("  %-8s ", pr.Severity), safe(pr.Message))
+			mxWrapped(w, fmt.Sprintf("  %-8s ", pr.Severity), mxSafe(pr.Message))
 		}
 	}
 }
