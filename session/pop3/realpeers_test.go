@@ -1,0 +1,185 @@
+package pop3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/smtp"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailflow/mailflow/internal/realpeers"
+	"github.com/mailflow/mailflow/session/transcript"
+	"github.com/mailflow/mailflow/session/wire"
+)
+
+func TestMain(m *testing.M) { os.Exit(realpeers.Main(m)) }
+
+// deliver sends a small message with a unique marker to user over SMTP
+// and waits until Postfix has put it in the maildir.
+func deliver(t *testing.T, m *realpeers.Mail, user string) string {
+	t.Helper()
+	marker := fmt.Sprintf("mailflow-pop3-%d", time.Now().UnixNano())
+	c, err := smtp.Dial(m.SMTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("sender@" + m.Domain); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt(m.Address(user)); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(w, "Subject: %s\r\n\r\nhello\r\n.dot line\r\n", marker)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
+	m.WaitMessage(t, user, marker, 15*time.Second)
+	return marker
+}
+
+func login(t *testing.T, ctx context.Context, c *Client, m *realpeers.Mail) {
+	t.Helper()
+	if err := c.User(ctx, "kate"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Pass(ctx, m.Users["kate"]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDovecotRetrDelivered(t *testing.T) {
+	t.Parallel()
+	m := realpeers.Postfix(t)
+	m.LogOnFailure(t)
+	marker := deliver(t, m, "kate")
+	ctx := testCtx(t)
+	ts := transcript.NewStore()
+	c, err := Dial(ctx, m.POP3, wire.Options{Transcript: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	caps, err := c.Capa(ctx)
+	if err != nil || !caps.Has("STLS") || !caps.Has("RESP-CODES") {
+		t.Fatalf("Capa = %v, %v", caps, err)
+	}
+	login(t, ctx, c, m)
+	n, _, err := c.Stat(ctx)
+	if err != nil || n < 1 {
+		t.Fatalf("Stat = %d, %v", n, err)
+	}
+	list, err := c.List(ctx)
+	if err != nil || len(list) != n {
+		t.Fatalf("List = %v, %v (STAT said %d)", list, err, n)
+	}
+	found := false
+	for i := len(list) - 1; i >= 0 && !found; i-- {
+		msg, err := c.Retr(ctx, list[i].Num)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(msg, []byte("Subject: "+marker)) {
+			found = true
+			if !bytes.Contains(msg, []byte("\r\n.dot line\r\n")) {
+				t.Errorf("dot line not unstuffed: %q", msg)
+			}
+			if int64(len(msg)) != list[i].Size {
+				t.Errorf("RETR gave %d bytes, LIST said %d", len(msg), list[i].Size)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("message %s not found by RETR", marker)
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustNotLeak(t, ts, m.Users["kate"])
+}
+
+func TestDovecotTLS(t *testing.T) {
+	t.Parallel()
+	m := realpeers.Postfix(t)
+	m.LogOnFailure(t)
+	tlsOpts := wire.TLSOptions{CAFile: m.CAFile}
+	t.Run("STLS", func(t *testing.T) {
+		ctx := testCtx(t)
+		c, err := Dial(ctx, m.POP3, wire.Options{TLSOptions: tlsOpts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		info, err := c.STLS(ctx)
+		if err != nil || !info.Verified {
+			t.Fatalf("STLS = %+v, %v", info, err)
+		}
+		if caps, err := c.Capa(ctx); err != nil || caps.Has("STLS") {
+			t.Fatalf("Capa after STLS = %v, %v", caps, err)
+		}
+		if err := c.AuthPlain(ctx, "kate", m.Users["kate"]); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.Stat(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Quit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("POP3S", func(t *testing.T) {
+		ctx := testCtx(t)
+		c, err := Dial(ctx, m.POP3S, wire.Options{TLS: wire.TLSImplicit, TLSOptions: tlsOpts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if !c.Conn().TLS().Verified {
+			t.Fatalf("TLS = %+v", c.Conn().TLS())
+		}
+		login(t, ctx, c, m)
+		if err := c.Quit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("unknown CA", func(t *testing.T) {
+		_, err := Dial(testCtx(t), m.POP3S, wire.Options{TLS: wire.TLSImplicit})
+		if wire.Classify(err) != wire.KindTLSVerify {
+			t.Fatalf("Dial without the CA = %v", err)
+		}
+	})
+}
+
+func TestDovecotLoginFailure(t *testing.T) {
+	t.Parallel()
+	m := realpeers.Postfix(t)
+	m.LogOnFailure(t)
+	ctx := testCtx(t)
+	ts := transcript.NewStore()
+	c, err := Dial(ctx, m.POP3, wire.Options{Transcript: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.User(ctx, "kate"); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Pass(ctx, "wrong-password")
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Code != "AUTH" || pe.Temporary() {
+		t.Fatalf("Pass(wrong) = %v, want -ERR [AUTH]", err)
+	}
+	if !strings.Contains(pe.Text, "failed") {
+		t.Errorf("text = %q", pe.Text)
+	}
+	mustNotLeak(t, ts, "wrong-password")
+}
