@@ -53,7 +53,7 @@ nothing resolvable, the domain does not exist, SERVFAIL); 2 bad input;
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&o.resolvers, "resolver", nil, "DNS server to ask, HOST[:PORT] (repeatable; default: /etc/resolv.conf)")
+	f.StringArrayVar(&o.resolvers, "resolver", nil, "name server to ask, HOST[:PORT] (repeatable; default: /etc/resolv.conf)")
 	f.BoolVar(&o.json, "json", false, "print the picture as JSON")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up on the whole lookup after this long")
 	f.BoolVar(&o.splitHorizon, "split-horizon", false, "also ask the domain's authoritative servers and compare their MX")
@@ -192,7 +192,7 @@ func writeMxTable(w io.Writer, p *mx.Picture) {
 			p.RTT.Round(time.Millisecond), p.Elapsed.Round(time.Millisecond))
 	}
 	if p.Error != nil {
-		mxWrapped(w, "Error    ", mxSafe(string(p.Error.Kind)+": "+p.Error.Message))
+		mxWrapped(w, "Error    ", mxSafe(strings.TrimPrefix(p.Error.Message, "mx: ")))
 	}
 	switch {
 	case p.NullMX:

@@ -212,6 +212,13 @@ func (p *Picture) finish() {
 		p.CanReceive = true
 		p.Verdict = fmt.Sprintf("mail can be delivered: %d of %d host(s) resolve", usable, len(p.MX))
 	}
+	if p.Error != nil && p.Error.Kind == KindNXDomain {
+		// A domain that does not exist has no records either; saying so
+		// record by record is noise.
+		p.Problems = slices.DeleteFunc(p.Problems, func(pr Problem) bool {
+			return pr.Code == "spf_missing" || pr.Code == "dmarc_missing"
+		})
+	}
 	if p.Problems == nil {
 		p.Problems = []Problem{}
 	}
