@@ -1,0 +1,169 @@
+package imap
+
+import (
+	"errors"
+	"fmt"
+	"net/smtp"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailflow/mailflow/internal/realpeers"
+	"github.com/mailflow/mailflow/session/transcript"
+	"github.com/mailflow/mailflow/session/wire"
+)
+
+func TestMain(m *testing.M) { os.Exit(realpeers.Main(m)) }
+
+// deliver sends a small message with a unique marker to user over SMTP
+// and waits until Postfix has put it in the maildir.
+func deliver(t *testing.T, m *realpeers.Mail, user string) string {
+	t.Helper()
+	marker := fmt.Sprintf("mailflow-imap-%d", time.Now().UnixNano())
+	c, err := smtp.Dial(m.SMTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("sender@" + m.Domain); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt(m.Address(user)); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(w, "Subject: %s\r\n\r\nhello from mailflow\r\n", marker)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
+	m.WaitMessage(t, user, marker, 15*time.Second)
+	return marker
+}
+
+func TestDovecotFetchDelivered(t *testing.T) {
+	t.Parallel()
+	m := realpeers.Postfix(t)
+	m.LogOnFailure(t)
+	marker := deliver(t, m, "kate")
+	ctx := testCtx(t)
+	ts := transcript.NewStore()
+	c, err := Dial(ctx, m.IMAP, wire.Options{Transcript: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Capability(ctx); err != nil || !c.HasCap("STARTTLS") {
+		t.Fatalf("Capability = %q, %v", c.Caps(), err)
+	}
+	if err := c.Login(ctx, "kate", m.Users["kate"]); err != nil {
+		t.Fatal(err)
+	}
+	boxes, err := c.List(ctx, "", "*")
+	if err != nil || len(boxes) == 0 || boxes[0].Name != "INBOX" {
+		t.Fatalf("List = %+v, %v", boxes, err)
+	}
+	st, err := c.Select(ctx, "INBOX")
+	if err != nil || st.Exists < 1 || st.UIDValidity == 0 {
+		t.Fatalf("Select = %+v, %v", st, err)
+	}
+	nums, err := c.Search(ctx, "SUBJECT "+marker)
+	if err != nil || len(nums) != 1 {
+		t.Fatalf("Search = %v, %v", nums, err)
+	}
+	msgs, err := c.Fetch(ctx, fmt.Sprint(nums[0]), "(UID RFC822.SIZE BODY.PEEK[])")
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("Fetch = %+v, %v", msgs, err)
+	}
+	body, ok := msgs[0].Get("BODY[]")
+	if !ok || !strings.Contains(body.Str, "Subject: "+marker+"\r\n") || !strings.Contains(body.Str, "hello from mailflow") {
+		t.Fatalf("BODY[] = %q", body.Str)
+	}
+	if size, _ := msgs[0].Get("RFC822.SIZE"); size.Str != fmt.Sprint(len(body.Str)) {
+		t.Errorf("RFC822.SIZE %s, body %d bytes", size.Str, len(body.Str))
+	}
+	if _, err := c.Noop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustNotLeak(t, ts, m.Users["kate"])
+	if _, ok := find(ts, "Subject: "+marker); !ok {
+		t.Error("fetched message not in the transcript")
+	}
+}
+
+func TestDovecotTLS(t *testing.T) {
+	t.Parallel()
+	m := realpeers.Postfix(t)
+	m.LogOnFailure(t)
+	tlsOpts := wire.TLSOptions{CAFile: m.CAFile}
+	t.Run("STARTTLS", func(t *testing.T) {
+		ctx := testCtx(t)
+		ts := transcript.NewStore()
+		c, err := Dial(ctx, m.IMAP, wire.Options{TLSOptions: tlsOpts, Transcript: ts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		info, err := c.StartTLS(ctx)
+		if err != nil || !info.Verified {
+			t.Fatalf("StartTLS = %+v, %v", info, err)
+		}
+		if _, err := c.Capability(ctx); err != nil || c.HasCap("STARTTLS") {
+			t.Fatalf("Capability after STARTTLS = %q, %v", c.Caps(), err)
+		}
+		if err := c.AuthenticatePlain(ctx, "kate", m.Users["kate"]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Examine(ctx, "INBOX"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Logout(ctx); err != nil {
+			t.Fatal(err)
+		}
+		mustNotLeak(t, ts, m.Users["kate"])
+	})
+	t.Run("IMAPS", func(t *testing.T) {
+		ctx := testCtx(t)
+		c, err := Dial(ctx, m.IMAPS, wire.Options{TLS: wire.TLSImplicit, TLSOptions: tlsOpts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if !c.Conn().TLS().Verified {
+			t.Fatalf("TLS = %+v", c.Conn().TLS())
+		}
+		// Raw mode, as the wizard drives it.
+		for _, line := range []string{"a1 LOGIN kate " + m.Users["kate"], "select INBOX", "logout"} {
+			if _, err := c.Do(ctx, line); err != nil {
+				t.Fatalf("Do(%q) = %v", line, err)
+			}
+		}
+		mustNotLeak(t, c.Transcript(), m.Users["kate"])
+	})
+}
+
+func TestDovecotLoginFailure(t *testing.T) {
+	t.Parallel()
+	m := realpeers.Postfix(t)
+	m.LogOnFailure(t)
+	ctx := testCtx(t)
+	ts := transcript.NewStore()
+	c, err := Dial(ctx, m.IMAP, wire.Options{Transcript: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Login(ctx, "kate", "wrong-password")
+	var ie *Error
+	if !errors.As(err, &ie) || ie.Status != "NO" || ie.Code != "AUTHENTICATIONFAILED" {
+		t.Fatalf("Login(wrong) = %v, want NO [AUTHENTICATIONFAILED]", err)
+	}
+	mustNotLeak(t, ts, "wrong-password")
+}
