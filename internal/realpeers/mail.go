@@ -207,7 +207,11 @@ var mailUsers = map[string]string{
 func startMail() (*Mail, error) {
 	var errs []error
 	for attempt := 0; attempt < 3; attempt++ {
-		m, retry, err := startMailOnce()
+		p, err := freePorts(8, false)
+		if err != nil {
+			return nil, err
+		}
+		m, retry, err := startMailOnce(mailPorts{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]})
 		if err == nil {
 			return m, nil
 		}
@@ -219,12 +223,10 @@ func startMail() (*Mail, error) {
 	return nil, errors.Join(errs...)
 }
 
-func startMailOnce() (m *Mail, retry bool, err error) {
+// startMailOnce makes one attempt with the given ports; retry reports
+// whether another attempt with other ports might succeed.
+func startMailOnce(ports mailPorts) (m *Mail, retry bool, err error) {
 	dir, err := newBaseDir("realpeers-mail-")
-	if err != nil {
-		return nil, false, err
-	}
-	p, err := freePorts(8, false)
 	if err != nil {
 		return nil, false, err
 	}
@@ -242,7 +244,7 @@ func startMailOnce() (m *Mail, retry bool, err error) {
 		dovecotLog:   filepath.Join(dir, "dovecot.log"),
 		postfixStart: filepath.Join(dir, "postfix-start.out"),
 		dovecotStart: filepath.Join(dir, "dovecot-start.out"),
-		ports:        mailPorts{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]},
+		ports:        ports,
 		instance:     "realpeers-" + filepath.Base(dir)[len("realpeers-mail-"):],
 	}
 	cleanupDir := func() {
@@ -269,9 +271,12 @@ func startMailOnce() (m *Mail, retry bool, err error) {
 	dog.watch(dovecotExe, filepath.Join(l.dovecotBase, "master.pid"))
 	if err := startLogged(ctx, l.dovecotStart, "dovecot", "-c", l.dovecotConf); err != nil {
 		out, _ := os.ReadFile(l.dovecotStart)
+		logs := tail(l.dovecotLog, 4000)
 		stopDovecot()
 		cleanupDir()
-		return nil, true, fmt.Errorf("%w\n%s\n%s", err, out, tail(l.dovecotLog, 4000))
+		// Only a port taken in the meantime is worth another attempt.
+		retry := strings.Contains(string(out)+logs, "in use")
+		return nil, retry, fmt.Errorf("%w\n%s\n%s", err, out, logs)
 	}
 	for _, port := range []int{l.ports.imap, l.ports.pop3} {
 		prefix := "* OK"
@@ -290,13 +295,16 @@ func startMailOnce() (m *Mail, retry bool, err error) {
 	if err := startLogged(ctx, l.postfixStart, "postfix", "-c", l.postfixConf, "start"); err != nil {
 		// Postfix reports fatal configuration errors only to syslog or a
 		// terminal; "postfix check" under script(1) gets a pseudo-terminal.
-		diag, _ := runOutput(ctx, "script", "-qec", "postfix -c "+l.postfixConf+" check", "/dev/null")
+		diag, checkErr := runOutput(ctx, "script", "-qec", "postfix -c "+l.postfixConf+" check", "/dev/null")
 		out, _ := os.ReadFile(l.postfixStart)
 		stopPostfix()
 		stopDovecot()
 		logs := tail(l.postfixLog, 4000)
 		cleanupDir()
-		return nil, true, fmt.Errorf("%w\n%s\npostfix check: %s\n%s", err, out, diag, logs)
+		// A configuration that "postfix check" rejects will not get better
+		// with other ports; a bind failure might.
+		retry := checkErr == nil && !strings.Contains(diag, "fatal")
+		return nil, retry, fmt.Errorf("%w\n%s\npostfix check: %s\n%s", err, out, diag, logs)
 	}
 	for _, port := range []int{l.ports.smtp, l.ports.submission, l.ports.expired, l.ports.selfSigned} {
 		if err := waitTCP(ctx, addr(port), "220"); err != nil {

@@ -714,3 +714,41 @@ func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// TestStartMailPortTaken checks that a port grabbed by someone else between
+// picking and binding makes the attempt fail with retry = true (so that
+// Postfix picks other ports), for Dovecot's and for Postfix's listeners.
+func TestStartMailPortTaken(t *testing.T) {
+	Require(t)
+	tests := []struct {
+		name  string
+		taken func(p *mailPorts) *int
+		want  string
+	}{
+		{"dovecot imap", func(p *mailPorts) *int { return &p.imap }, "dovecot"},
+		{"postfix smtp", func(p *mailPorts) *int { return &p.smtp }, "postfix"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ps, err := freePorts(9, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ports := mailPorts{ps[0], ps[1], ps[2], ps[3], ps[4], ps[5], ps[6], ps[7]}
+			l, err := net.Listen("tcp4", addr(ps[8]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			*tc.taken(&ports) = ps[8]
+			m, retry, err := startMailOnce(ports)
+			if err == nil {
+				t.Fatalf("started on a taken port: %+v", m)
+			}
+			t.Logf("err: %v", err)
+			if !retry || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("retry = %v, err = %v; want retry and an error naming %s", retry, err, tc.want)
+			}
+		})
+	}
+}
