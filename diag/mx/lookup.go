@@ -106,6 +106,8 @@ type lookup struct {
 
 	emitMu sync.Mutex
 
+	mxErr error // the MX question's error, returned by Lookup
+
 	cacheMu sync.Mutex
 	cache   map[string]*call // one question is asked once per lookup
 }
@@ -159,7 +161,7 @@ func Lookup(ctx context.Context, domain string, opts Options) (*Picture, error) 
 	p.finish()
 	l.emit(Event{Kind: EventDone, Picture: p})
 	if p.Error != nil {
-		return p, &Error{Kind: p.Error.Kind, Name: d.ASCII, Type: "MX", Message: p.Error.Message}
+		return p, l.mxErr
 	}
 	return p, nil
 }
@@ -258,6 +260,7 @@ func (l *lookup) mx(ctx context.Context) {
 			Message: "no MX record: senders deliver to the domain's own A/AAAA addresses (implicit MX, RFC 5321 §5.1)"})
 	case err != nil:
 		p.Error = info(err)
+		l.mxErr = err
 		if KindOf(err) == KindServFail {
 			p.addProblem(Problem{Code: "servfail", Severity: SeverityError,
 				Message: "the resolver answered SERVFAIL for the MX question: check DNSSEC (expired signatures, DS mismatch) and that the authoritative servers answer"})

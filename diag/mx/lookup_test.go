@@ -656,3 +656,11 @@ func TestTXTBytes(t *testing.T) {
 		t.Errorf("Text = %q, want %q", got, want)
 	}
 }
+
+func TestLookupErrorText(t *testing.T) {
+	s := mxtest.Start(t, "other.test. 300 IN A 192.0.2.1\n")
+	_, err := lookup(t, s, "missing.test")
+	if got := err.Error(); strings.Count(got, "mx: ") != 1 || !strings.Contains(got, "MX missing.test: nxdomain") {
+		t.Errorf("error = %q", got)
+	}
+}
