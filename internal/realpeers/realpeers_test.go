@@ -99,6 +99,7 @@ func (d *smtpDialog) starttls(cfg *tls.Config) error {
 }
 
 func TestSMTPGreetingAndTLS(t *testing.T) {
+	t.Parallel()
 	m := Postfix(t)
 	m.LogOnFailure(t)
 	tests := []struct {
@@ -153,6 +154,7 @@ func hasLine(reply, keyword string) bool {
 }
 
 func TestSMTPRejections(t *testing.T) {
+	t.Parallel()
 	m := Postfix(t)
 	m.LogOnFailure(t)
 	tests := []struct {
@@ -189,6 +191,7 @@ func TestSMTPRejections(t *testing.T) {
 }
 
 func TestSMTPOversizeData(t *testing.T) {
+	t.Parallel()
 	m := Postfix(t)
 	m.LogOnFailure(t)
 	d, _, _ := dialSMTP(t, m.SMTP)
@@ -212,6 +215,7 @@ func TestSMTPOversizeData(t *testing.T) {
 }
 
 func TestDeliverAndReadBack(t *testing.T) {
+	t.Parallel()
 	m := Postfix(t)
 	m.LogOnFailure(t)
 	mark := marker(t)
@@ -414,6 +418,7 @@ func checkIMAP(t *testing.T, m *Mail, addr string, implicitTLS bool, mark string
 // documents: 127.0.0.1 -> 127.0.0.1 counts as secured, other loopback
 // addresses do not.
 func TestDovecotLoopbackSecurity(t *testing.T) {
+	t.Parallel()
 	m := Postfix(t)
 	m.LogOnFailure(t)
 	tests := []struct {
@@ -444,6 +449,7 @@ func TestDovecotLoopbackSecurity(t *testing.T) {
 }
 
 func TestSubmission(t *testing.T) {
+	t.Parallel()
 	m := Postfix(t)
 	m.LogOnFailure(t)
 
@@ -535,6 +541,7 @@ mx2     A    127.0.0.2
 `
 
 func TestNSD(t *testing.T) {
+	t.Parallel()
 	d := NSD(t, map[string]string{
 		"example.test":      testZone,
 		"nullmx.test.":      "$TTL 300\n@ SOA ns1.example.test. h.example.test. 1 3600 600 86400 300\n@ NS ns1.example.test.\n@ MX 0 .\n",
@@ -594,6 +601,7 @@ func sorted(s []string) []string {
 }
 
 func TestNSDInvalidZone(t *testing.T) {
+	t.Parallel()
 	Require(t)
 	_, err := startNSD(map[string]string{"bad.test": "$TTL 300\n@ MX 10\n"})
 	if err == nil || !strings.Contains(err.Error(), "nsd-checkzone bad.test") {
@@ -602,6 +610,7 @@ func TestNSDInvalidZone(t *testing.T) {
 }
 
 func TestNSDStop(t *testing.T) {
+	t.Parallel()
 	Require(t)
 	d, err := startNSD(map[string]string{"example.test": testZone})
 	if err != nil {
@@ -671,6 +680,7 @@ func TestRequireSkipOrFail(t *testing.T) {
 // and then dies by SIGKILL (no Shutdown, no cleanups); the watchdog must stop
 // that NSD and remove its directory.
 func TestWatchdogAfterCrash(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("REALPEERS_CRASH_CHILD") == "1" {
 		d := NSD(t, map[string]string{"example.test": testZone})
 		fmt.Printf("nsd %d %s\n", readPID(d.Dir+"/nsd.pid", nsdExe), d.Dir)
@@ -719,6 +729,7 @@ func exists(path string) bool {
 // picking and binding makes the attempt fail with retry = true (so that
 // Postfix picks other ports), for Dovecot's and for Postfix's listeners.
 func TestStartMailPortTaken(t *testing.T) {
+	t.Parallel()
 	Require(t)
 	tests := []struct {
 		name  string
