@@ -254,7 +254,7 @@ func printCheck(w io.Writer, r *check.Result) {
 		tw.Flush()
 	}
 	if r.TLS != nil && r.TLS.Version != "" {
-		fmt.Fprintln(w, "\nTLS: "+p(r.TLS.Summary()))
+		fmt.Fprintln(w, "\n"+p(r.TLS.Summary()))
 	} else if r.TLS != nil && r.TLS.VerifyReason != "" {
 		fmt.Fprintln(w, "\nTLS: certificate verification failed ("+r.TLS.VerifyReason+"): "+p(r.TLS.VerifyError))
 	}
@@ -280,6 +280,8 @@ func stepVerdict(s check.Step) string {
 		return "✗ refused (temporary)"
 	case s.ErrKind == check.KindServerRefused:
 		return "✗ refused"
+	case s.ErrKind == check.KindNotOffered:
+		return "✗ not offered by the server"
 	case s.ErrKind != "":
 		return "✗ failed (" + s.ErrKind + ")"
 	}

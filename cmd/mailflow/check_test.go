@@ -113,7 +113,7 @@ func TestCheckRealPostfix(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("exit %d:\n%s%s", code, out, errOut)
 		}
-		for _, w := range []string{"STEP", "starttls", "RCPT TO:<kate@" + m.Domain + ">", "✓ ok", "TLS: TLS", "Result: ✓ OK"} {
+		for _, w := range []string{"STEP", "starttls", "RCPT TO:<kate@" + m.Domain + ">", "✓ ok", "TLS 1.3", "verified for", "Result: ✓ OK"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("output lacks %q:\n%s", w, out)
 			}
