@@ -54,6 +54,7 @@
 //   - Mail.Submission requires STARTTLS before anything else (530 5.7.0),
 //     then offers AUTH PLAIN and LOGIN, checked by Dovecot's SASL service;
 //     unauthenticated RCPT is refused.
+//   - Mail.Submissions is the same with implicit TLS (RFC 8314), no STARTTLS.
 //   - Mail.ExpiredCertSMTP presents an expired certificate signed by the test
 //     CA; Mail.SelfSignedSMTP a self-signed one. Both behave like Mail.SMTP.
 //   - The servers' certificate is signed by a CA generated at start (CAFile,

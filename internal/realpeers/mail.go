@@ -38,6 +38,9 @@ type Mail struct {
 	// STARTTLS required before anything else, then AUTH PLAIN or LOGIN
 	// (Dovecot SASL); only authenticated clients may send.
 	Submission string
+	// Submissions is host:port of submission over implicit TLS (port 465
+	// style, RFC 8314): TLS from the first byte, then AUTH PLAIN or LOGIN.
+	Submissions string
 	// POP3 and IMAP are Dovecot's plain listeners (STLS / STARTTLS offered).
 	POP3, IMAP string
 	// POP3S and IMAPS are Dovecot's implicit-TLS listeners.
@@ -193,7 +196,7 @@ type mailLayout struct {
 }
 
 type mailPorts struct {
-	smtp, submission, expired, selfSigned, pop3, pop3s, imap, imaps int
+	smtp, submission, expired, selfSigned, pop3, pop3s, imap, imaps, submissions int
 }
 
 var mailUsers = map[string]string{
@@ -207,11 +210,11 @@ var mailUsers = map[string]string{
 func startMail() (*Mail, error) {
 	var errs []error
 	for attempt := 0; attempt < 3; attempt++ {
-		p, err := freePorts(8, false)
+		p, err := freePorts(9, false)
 		if err != nil {
 			return nil, err
 		}
-		m, retry, err := startMailOnce(mailPorts{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]})
+		m, retry, err := startMailOnce(mailPorts{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]})
 		if err == nil {
 			return m, nil
 		}
@@ -342,6 +345,7 @@ func startMailOnce(ports mailPorts) (m *Mail, retry bool, err error) {
 	return &Mail{
 		SMTP:            addr(l.ports.smtp),
 		Submission:      addr(l.ports.submission),
+		Submissions:     addr(l.ports.submissions),
 		POP3:            addr(l.ports.pop3),
 		POP3S:           addr(l.ports.pop3s),
 		IMAP:            addr(l.ports.imap),
@@ -542,6 +546,12 @@ func (l *mailLayout) postfixMasterCF() string {
 	b.WriteString("  -o smtpd_tls_security_level=encrypt\n")
 	b.WriteString("  -o smtpd_sasl_auth_enable=yes\n")
 	b.WriteString("  -o smtpd_tls_auth_only=yes\n")
+	b.WriteString("  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject_unauth_destination\n")
+	b.WriteString("  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject\n")
+	fmt.Fprintf(&b, "127.0.0.1:%d inet n - n - - smtpd\n", l.ports.submissions)
+	b.WriteString("  -o syslog_name=postfix/submissions\n")
+	b.WriteString("  -o smtpd_tls_wrappermode=yes\n")
+	b.WriteString("  -o smtpd_sasl_auth_enable=yes\n")
 	b.WriteString("  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject_unauth_destination\n")
 	b.WriteString("  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject\n")
 	fmt.Fprintf(&b, "127.0.0.1:%d inet n - n - - smtpd\n", l.ports.expired)

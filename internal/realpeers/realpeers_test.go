@@ -741,17 +741,17 @@ func TestStartMailPortTaken(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ps, err := freePorts(9, false)
+			ps, err := freePorts(10, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ports := mailPorts{ps[0], ps[1], ps[2], ps[3], ps[4], ps[5], ps[6], ps[7]}
-			l, err := net.Listen("tcp4", addr(ps[8]))
+			ports := mailPorts{ps[0], ps[1], ps[2], ps[3], ps[4], ps[5], ps[6], ps[7], ps[8]}
+			l, err := net.Listen("tcp4", addr(ps[9]))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer l.Close()
-			*tc.taken(&ports) = ps[8]
+			*tc.taken(&ports) = ps[9]
 			m, retry, err := startMailOnce(ports)
 			if err == nil {
 				t.Fatalf("started on a taken port: %+v", m)
@@ -762,4 +762,28 @@ func TestStartMailPortTaken(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSubmissionsImplicitTLS(t *testing.T) {
+	t.Parallel()
+	m := Postfix(t)
+	m.LogOnFailure(t)
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: ioTimeout}, "tcp", m.Submissions, m.TLSConfig())
+	if err != nil {
+		t.Fatalf("TLS dial %s: %v", m.Submissions, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(ioTimeout))
+	d := &smtpDialog{t: t, conn: c, text: textproto.NewConn(c)}
+	if code, msg := d.reply(); code != 220 {
+		t.Fatalf("banner: %d %s", code, msg)
+	}
+	ehlo := d.expect(250, "EHLO client.realpeers.test")
+	if hasLine(ehlo, "STARTTLS") || !hasLine(ehlo, "AUTH PLAIN LOGIN") && !hasLine(ehlo, "AUTH LOGIN PLAIN") {
+		t.Fatalf("EHLO on implicit TLS must offer AUTH and no STARTTLS:\n%s", ehlo)
+	}
+	d.expect(235, "AUTH PLAIN %s", base64.StdEncoding.EncodeToString([]byte("\x00chris\x00"+m.Users["chris"])))
+	d.expect(250, "MAIL FROM:<chris@%s>", m.Domain)
+	d.expect(250, "RCPT TO:<chris@%s>", m.Domain)
+	d.expect(221, "QUIT")
 }
