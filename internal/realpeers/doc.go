@@ -75,7 +75,9 @@
 // master waits for its children). An NSD starts and stops in about 0.2-0.4
 // s. Each failed login costs about 2 s in Dovecot (its authentication failure
 // delay, which also applies to failed AUTH on Mail.Submission, since Postfix
-// asks Dovecot), so keep wrong-password tests few. Figures come from
+// asks Dovecot), so keep wrong-password tests few. Dovecot's growing per-IP
+// penalty (up to 15 s) is switched off, so failures in one test do not slow
+// down the next one. Figures come from
 // "go test -run '^$' -bench . ./internal/realpeers/".
 //
 // # Sharing
