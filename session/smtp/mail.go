@@ -400,8 +400,11 @@ func (c *Client) Transaction(ctx context.Context, tx Tx) (TxResult, error) {
 		lines = append(lines, wire.Line{Text: "RSET"})
 		steps = append(steps, "rset")
 	}
-	// wire records a batch under one step name; "pipeline" says honestly
-	// that these lines went out together. Each reply gets its own step.
+	// The batch goes out in one write; each line is recorded under its own
+	// step, and the step timer covers the whole batch.
+	for i := range lines {
+		lines[i].Step = steps[i]
+	}
 	c.conn.BeginStep("pipeline")
 	if err := c.conn.WriteLines(ctx, lines...); err != nil {
 		return res, err

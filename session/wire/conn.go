@@ -241,6 +241,10 @@ type Line struct {
 	Annotation string
 	// AllowEmpty permits an empty line (a blank line in DATA).
 	AllowEmpty bool
+	// Step, when set, is recorded as the line's step instead of the
+	// connection's current one: a pipelined batch (RFC 2920) carries MAIL,
+	// RCPT and DATA in one write, each belonging to its own step.
+	Step string
 }
 
 // CheckLine refuses CR, LF and NUL inside a line: they would split one
@@ -281,6 +285,9 @@ func (c *Conn) WriteLines(ctx context.Context, lines ...Line) error {
 	c.sentAt = time.Now()
 	for _, l := range lines {
 		e := transcript.Entry{Dir: transcript.Client, Proto: c.proto, Step: c.step, Secure: c.Secure(), Annotation: l.Annotation}
+		if l.Step != "" {
+			e.Step = l.Step
+		}
 		if l.Record != "" {
 			e.Raw, e.Redacted = []byte(l.Record), true
 		} else {

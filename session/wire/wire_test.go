@@ -371,3 +371,23 @@ func TestReadFullRefusesHugeLiteralBeforeReading(t *testing.T) {
 		t.Fatalf("ReadFull(1 TiB) = %v", err)
 	}
 }
+
+func TestPipelinedLinesKeepTheirSteps(t *testing.T) {
+	addr := serve(t, func(c net.Conn) { bufio.NewReader(c).ReadString('\n') })
+	ts := transcript.NewStore()
+	c, err := Dial(context.Background(), addr, Options{Proto: "smtp", Transcript: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.BeginStep("pipeline")
+	err = c.WriteLines(context.Background(), Line{Text: "MAIL FROM:<a@b.test>", Step: "mail"},
+		Line{Text: "RCPT TO:<c@d.test>", Step: "rcpt"}, Line{Text: "NOOP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := ts.Since(ts.Len() - 3)
+	if es[0].Step != "mail" || es[1].Step != "rcpt" || es[2].Step != "pipeline" {
+		t.Fatalf("steps = %q %q %q", es[0].Step, es[1].Step, es[2].Step)
+	}
+}
