@@ -170,6 +170,12 @@ func (s *fakeSession) Send(ctx context.Context, lines ...string) (transcript.Rep
 
 func (s *fakeSession) StartTLS(ctx context.Context) error { return errors.New("no tls in fake") }
 
+func (s *fakeSession) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
 func (s *fakeSession) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

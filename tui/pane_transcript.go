@@ -72,6 +72,9 @@ func (p *transcriptPane) SetSize(w, h int) {
 	}
 	p.w, p.h = w, h
 	p.input.SetWidth(max(1, w-2))
+	if !p.follow {
+		p.ensureVisible() // a resize keeps the selection on screen
+	}
 	p.refresh()
 }
 

@@ -371,10 +371,10 @@ func (p *wizardPane) View() string {
 		}
 		list = append(list, fit(line, p.w))
 	}
-	for len(list) < listH {
-		list = append(list, "")
-	}
 	out := append(list, detail[:detailH]...)
+	for len(out) < p.h-len(bottom) { // the prompt sits on the last lines
+		out = append(out, "")
+	}
 	out = append(out, bottom...)
 	return strings.Join(fitLines(out, p.w, p.h), "\n")
 }

@@ -13,7 +13,7 @@ func fit(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
-	sw := ansi.StringWidth(s)
+	sw := width(s)
 	if sw > w {
 		s = ansi.Truncate(s, w, "")
 		sw = ansi.StringWidth(s)
@@ -147,3 +147,29 @@ func ansiCut(s string, w int) string { return ansi.Truncate(s, w, "…") }
 
 // ansiStrip removes styling (used before re-styling a selected line).
 func ansiStrip(s string) string { return ansi.Strip(s) }
+
+// width is ansi.StringWidth with a fast path for the common case of
+// ASCII text styled with CSI sequences (SGR), which needs no grapheme
+// segmentation. Anything else falls back to x/ansi.
+func width(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80:
+			return ansi.StringWidth(s)
+		case c == 0x1b:
+			if i+1 >= len(s) || s[i+1] != '[' {
+				return ansi.StringWidth(s)
+			}
+			j := i + 2
+			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
+				j++
+			}
+			i = j
+		case c >= 0x20 && c < 0x7f:
+			n++
+		}
+	}
+	return n
+}
