@@ -171,6 +171,8 @@ func TestSMTPRejections(t *testing.T) {
 		{"too big (SIZE)", "<sender@example.org> SIZE=2000000", "", 552, "5.3.4", true},
 		{"known user", "<sender@example.org>", "<kate@" + m.Domain + ">", 250, "2.1.5", false},
 		{"user+tag", "<sender@example.org>", "<chris+tag@" + m.Domain + ">", 250, "2.1.5", false},
+		{"DSN parameters", "<sender@example.org> RET=HDRS ENVID=realpeers1", "<kate@" + m.Domain + "> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;kate@" + m.Domain, 250, "2.1.5", false},
+		{"null sender", "<>", "<kate@" + m.Domain + ">", 250, "2.1.5", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
