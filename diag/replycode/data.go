@@ -64,6 +64,7 @@ type pattern struct {
 
 	table string
 	re    *regexp.Regexp
+	lits  []string // one of these must occur for re to match (prefilter)
 	enh   []enhRange
 }
 
@@ -460,11 +461,17 @@ func (k *kb) checkPattern(p *pattern) error {
 		}
 	}
 	if p.Regex != "" {
-		re, err := regexp.Compile("(?i)" + p.Regex)
+		// Patterns match the lower-cased text: a case-sensitive regexp
+		// over lower case is several times faster than (?i).
+		if p.Regex != strings.ToLower(p.Regex) {
+			return fmt.Errorf("regex must be lower case")
+		}
+		re, err := regexp.Compile(p.Regex)
 		if err != nil {
 			return fmt.Errorf("regex: %w", err)
 		}
 		p.re = re
+		p.lits, _ = literalsFor(p.Regex)
 	}
 	if len(p.Any) == 0 && len(p.All) == 0 && p.re == nil && len(p.enh) == 0 {
 		return fmt.Errorf("needs text (any, all, regex) or an enhanced code")

@@ -132,7 +132,7 @@ func (p *pattern) match(m *mctx) bool {
 			return false
 		}
 	}
-	if p.re != nil && !p.re.MatchString(m.text) {
+	if p.re != nil && ((p.lits != nil && !anyIn(m.low, p.lits)) || !p.re.MatchString(m.low)) {
 		return false
 	}
 	return true
