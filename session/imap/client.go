@@ -198,6 +198,7 @@ func (s *connSource) readLiteral(n, total int64) ([]byte, error) {
 	for read := int64(0); read < n; {
 		b, err := s.c.ReadFull(s.ctx, min(n-read, chunk), "literal data")
 		if err != nil {
+			pending = append(pending, b...)
 			if len(pending) > 0 {
 				record(pending, true)
 			}

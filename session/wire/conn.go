@@ -82,6 +82,7 @@ type Conn struct {
 	sessEnd   time.Time
 	sentAt    time.Time
 	connected time.Time
+	armed     time.Time // the socket deadline last set
 
 	ncMu      sync.Mutex // guards nc against Close from another goroutine during a TLS upgrade
 	closeOnce sync.Once
@@ -200,7 +201,12 @@ func (c *Conn) guard(ctx context.Context) (stop func() bool, which string, err e
 		return nil, "", err
 	}
 	d, which := c.deadline(ctx)
-	_ = c.nc.SetDeadline(d)
+	// The deadline is fixed for a whole step, so most lines need no
+	// syscall-adjacent work here.
+	if !d.Equal(c.armed) {
+		_ = c.nc.SetDeadline(d)
+		c.armed = d
+	}
 	return context.AfterFunc(ctx, func() { c.abort(context.Cause(ctx)) }), which, nil
 }
 
@@ -347,7 +353,8 @@ func (c *Conn) ReadLine(ctx context.Context, wait string) ([]byte, error) {
 }
 
 // ReadFull reads exactly n bytes of message data (an IMAP literal),
-// refusing at once when n is above MaxData, before reading anything.
+// refusing at once when n is above MaxData, before reading anything. On a
+// failure mid-way it returns the bytes that did arrive with the error.
 func (c *Conn) ReadFull(ctx context.Context, n int64, wait string) ([]byte, error) {
 	if n > c.limits.MaxData || n < 0 {
 		le := &LimitError{Limit: "message data", Max: c.limits.MaxData, Step: c.step}
@@ -361,8 +368,10 @@ func (c *Conn) ReadFull(ctx context.Context, n int64, wait string) ([]byte, erro
 	}
 	defer stop()
 	buf := make([]byte, n)
-	if _, err := io.ReadFull(c.br, buf); err != nil {
-		return nil, c.wrapErr(ctx, err, which, wait)
+	if got, err := io.ReadFull(c.br, buf); err != nil {
+		// Return what did arrive, so that the caller can keep it in the
+		// transcript.
+		return buf[:got], c.wrapErr(ctx, err, which, wait)
 	}
 	return buf, nil
 }
@@ -433,6 +442,7 @@ func (c *Conn) handshake(ctx context.Context, step string) (*TLSInfo, error) {
 	c.ncMu.Lock()
 	c.nc = tc
 	c.ncMu.Unlock()
+	c.armed = time.Time{}
 	c.br = bufio.NewReaderSize(tc, 4096)
 	c.bw = bufio.NewWriter(tc)
 	c.tlsInfo = info
