@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -125,11 +126,13 @@ func (d *dialog) want(cmd, prefix string) string {
 	return l
 }
 
-// closed reports whether the peer has closed the connection.
+// closed reports whether the peer has closed the connection (a read
+// timeout is not a close).
 func (d *dialog) closed() bool {
 	d.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, err := d.r.ReadByte()
-	return err != nil
+	var ne net.Error
+	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
 }
 
 func plainAuth(user, pass string) string {

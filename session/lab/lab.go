@@ -280,6 +280,22 @@ func (l *Lab) start(ctx context.Context) error {
 	l.imapQueue = newQueue()
 	l.goServe(func() error { return l.imap.Serve(l.imapQueue) })
 
+	// Wait until every server is in its accept loop. Besides making Start
+	// return a lab that really serves, this keeps Close from racing with
+	// a Serve that has not registered its listener yet (imapserver adds to
+	// a WaitGroup there that Close waits on).
+	queues := []*queue{l.pop3Queue, l.imapQueue}
+	for _, q := range l.smtpQueues {
+		queues = append(queues, q)
+	}
+	for _, q := range queues {
+		select {
+		case <-q.serving:
+		case <-ctx.Done():
+			return fmt.Errorf("lab: start servers: %w", ctx.Err())
+		}
+	}
+
 	// Listeners.
 	eps := []struct {
 		name, addr string
@@ -600,16 +616,19 @@ func rawConn(c net.Conn) net.Conn {
 // queue is a net.Listener fed by the lab's accept loops, so that the
 // protocol servers only see connections the lab has decided to serve.
 type queue struct {
-	ch     chan net.Conn
-	closed chan struct{}
-	once   sync.Once
+	ch          chan net.Conn
+	closed      chan struct{}
+	once        sync.Once
+	serving     chan struct{} // closed at the first Accept
+	servingOnce sync.Once
 }
 
 func newQueue() *queue {
-	return &queue{ch: make(chan net.Conn), closed: make(chan struct{})}
+	return &queue{ch: make(chan net.Conn), closed: make(chan struct{}), serving: make(chan struct{})}
 }
 
 func (q *queue) Accept() (net.Conn, error) {
+	q.servingOnce.Do(func() { close(q.serving) })
 	select {
 	case c := <-q.ch:
 		return c, nil

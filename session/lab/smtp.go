@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -205,7 +204,14 @@ func (s *smtpSession) Data(r io.Reader) error {
 	if s.scenario == DisconnectMidData {
 		// Wait for the first line of content so the client is really in
 		// the middle of DATA, then drop the TCP connection without a reply.
-		bufio.NewReader(r).ReadString('\n')
+		// Byte by byte: go-smtp's data reader fills whole buffers, so a
+		// buffered read would wait for far more than one line.
+		var b [1]byte
+		for {
+			if n, err := r.Read(b[:]); err != nil || (n == 1 && b[0] == '\n') {
+				break
+			}
+		}
 		rawConn(s.c.Conn()).Close()
 		return errors.New("lab: connection dropped during DATA")
 	}
