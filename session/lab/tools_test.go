@@ -216,4 +216,3 @@ func TestDig(t *testing.T) {
 		t.Errorf("null-mx: dig = %q, %v", out, err)
 	}
 }
-
