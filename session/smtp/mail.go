@@ -329,6 +329,22 @@ type Tx struct {
 	// Data is the message. When nil the transaction is a probe: it ends
 	// with RSET instead of DATA, so nothing is delivered.
 	Data []byte
+	// DropAfterData sends DATA instead of RSET at the end of a probe and,
+	// once the server answers 354, closes the connection without sending
+	// a single message line. After 354 every line is message content, so
+	// neither RSET nor QUIT can end the transaction; only the end-of-data
+	// "." would, and that hands the server a message to deliver (RFC 5321
+	// §4.1.1.4). A server acts on a transaction only at that ".", so a
+	// connection that closes before it leaves nothing to deliver. Data
+	// must be nil; the client cannot be used afterwards.
+	DropAfterData bool
+}
+
+// dropAfterData closes the connection after a 354, as Tx.DropAfterData
+// asks, and records why in the transcript.
+func (c *Client) dropAfterData() {
+	c.conn.Note(transcript.Info, "354 received: closing the connection without sending the message; the server cannot deliver a transaction whose end-of-data \".\" never arrived (RFC 5321 §4.1.1.4)")
+	c.conn.Close()
 }
 
 // TxResult holds every reply of a transaction.
@@ -378,6 +394,9 @@ func (c *Client) Transaction(ctx context.Context, tx Tx) (TxResult, error) {
 		return res, err
 	}
 	var msg []wire.Line
+	if tx.DropAfterData && tx.Data != nil {
+		return res, c.inputErr(&wire.InputError{Msg: "smtp: a transaction cannot both send a message and drop the connection after DATA"})
+	}
 	if tx.Data != nil {
 		if msg, err = DataLines(tx.Data); err != nil {
 			return res, c.inputErr(err)
@@ -393,7 +412,7 @@ func (c *Client) Transaction(ctx context.Context, tx Tx) (TxResult, error) {
 		lines = append(lines, l)
 		steps = append(steps, "rcpt")
 	}
-	if tx.Data != nil {
+	if tx.Data != nil || tx.DropAfterData {
 		lines = append(lines, wire.Line{Text: "DATA"})
 		steps = append(steps, "data")
 	} else {
@@ -441,6 +460,10 @@ func (c *Client) Transaction(ctx context.Context, tx Tx) (TxResult, error) {
 			res.Rset = r
 		}
 	}
+	if tx.DropAfterData && res.Data.Code == 354 {
+		c.dropAfterData()
+		return res, first
+	}
 	if tx.Data == nil || res.Data.Code != 354 {
 		return res, first
 	}
@@ -482,6 +505,15 @@ func (c *Client) sequential(ctx context.Context, tx Tx, ml wire.Line, rcpts []wi
 		} else if first == nil {
 			first = err
 		}
+	}
+	if tx.DropAfterData && res.Accepted > 0 {
+		res.Data, err = c.do(ctx, "data", []int{354}, wire.Line{Text: "DATA"})
+		if err == nil {
+			c.dropAfterData()
+		} else if first == nil {
+			first = err
+		}
+		return res, first
 	}
 	if tx.Data == nil || res.Accepted == 0 {
 		// A probe, or nobody to deliver to: reset the transaction.
