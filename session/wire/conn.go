@@ -322,16 +322,27 @@ func (c *Conn) ReadLine(ctx context.Context, wait string) ([]byte, error) {
 	for {
 		frag, err := c.br.ReadSlice('\n')
 		if len(line)+len(frag) > c.limits.MaxLine {
-			keep := append(line, frag...)
-			if len(keep) > 512 {
-				keep = keep[:512]
-			}
+			// Keep the first 512 bytes for the transcript. Appending the
+			// whole fragment first would grow line past the limit (one
+			// more doubling) just to cut it again.
+			keep := make([]byte, 0, 512)
+			keep = append(keep, line[:min(len(line), 512)]...)
+			keep = append(keep, frag[:min(len(frag), 512-len(keep))]...)
 			c.ts.Append(transcript.Entry{Dir: transcript.Server, Proto: c.proto, Step: c.step, Raw: keep, Secure: c.Secure(), Partial: true,
 				Annotation: fmt.Sprintf("line cut off here: longer than the %d-byte limit", c.limits.MaxLine)})
 			le := &LimitError{Limit: "line length", Max: int64(c.limits.MaxLine), Step: c.step}
 			c.ts.Notef(transcript.Error, c.proto, c.step, le.Error())
 			c.abort(le)
 			return nil, fmt.Errorf("%s: %w", c.proto, le)
+		}
+		if need := len(line) + len(frag); need > cap(line) {
+			// Grow by doubling, capped at the limit, so that a line of
+			// MaxLine bytes costs at most about twice MaxLine; append's own
+			// growth (1.25x for large slices) would allocate about five
+			// times MaxLine on the way up.
+			grown := make([]byte, len(line), min(max(2*cap(line), need), c.limits.MaxLine))
+			copy(grown, line)
+			line = grown
 		}
 		line = append(line, frag...)
 		if err == nil {
