@@ -86,25 +86,46 @@ func (i *TLSInfo) Summary() string {
 	return b.String()
 }
 
+// systemRoots returns a copy of the system's trusted roots; tests replace
+// it to count how often they are loaded.
+var systemRoots = x509.SystemCertPool
+
 // clientConfig builds a tls.Config that always completes the handshake far
 // enough to see the chain, verifies it itself, and records the verdict in
 // info. Go's own verification would abort before we learn why.
 func (o TLSOptions) clientConfig(serverName string, info *TLSInfo) (*tls.Config, error) {
 	roots := o.RootCAs
+	var withSystem func() *x509.CertPool
 	if o.CAFile != "" {
 		pem, err := os.ReadFile(o.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("read CA file: %w", err)
 		}
-		if roots == nil {
-			if roots, err = x509.SystemCertPool(); err != nil || roots == nil {
-				roots = x509.NewCertPool()
-			}
-		} else {
-			roots = roots.Clone()
+		own := x509.NewCertPool()
+		if o.RootCAs != nil {
+			own = o.RootCAs.Clone()
 		}
-		if !roots.AppendCertsFromPEM(pem) {
+		if !own.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("CA file %s holds no PEM certificate", o.CAFile)
+		}
+		roots = own
+		if o.RootCAs == nil {
+			// The CA file adds to the system roots, but loading those
+			// parses the whole system bundle (tens of milliseconds, most
+			// of a short "mailflow check" against a private CA). So the
+			// chain is checked against the CA file first, and the system
+			// roots are loaded only when that fails: a chain valid for a
+			// subset of the roots is valid for all of them, and a failure
+			// is checked again against the full set, so the verdict and
+			// its reason are the same as with the full set at once.
+			withSystem = func() *x509.CertPool {
+				p, err := systemRoots()
+				if err != nil || p == nil {
+					p = x509.NewCertPool()
+				}
+				p.AppendCertsFromPEM(pem)
+				return p
+			}
 		}
 	}
 	minVer := o.MinVersion
@@ -119,6 +140,9 @@ func (o TLSOptions) clientConfig(serverName string, info *TLSInfo) (*tls.Config,
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			info.fill(cs)
 			err := verifyChain(cs.PeerCertificates, roots, serverName)
+			if err != nil && withSystem != nil {
+				err = verifyChain(cs.PeerCertificates, withSystem(), serverName)
+			}
 			if err == nil {
 				info.Verified = true
 				return nil
