@@ -36,8 +36,8 @@ var exportTranscript func(path, format string, entries []transcript.Entry) error
 
 type tuiOptions struct {
 	server, from, to, helo, protocol, tls, resolver, caFile string
-	port                                                   int
-	insecure                                               bool
+	port                                                    int
+	insecure                                                bool
 }
 
 func setupTUIRoot(root *cobra.Command) {
