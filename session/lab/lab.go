@@ -70,6 +70,10 @@ type Config struct {
 	RequireTLSForLogin bool
 	// ErrorLog receives server-side errors; nil discards them.
 	ErrorLog *log.Logger
+	// Users replaces the default accounts (kate and chris) when not nil;
+	// load tests use it to give every POP3 session its own maildrop. An
+	// empty Address becomes LOGIN@lab.test.
+	Users []User
 }
 
 // MXEndpoint is one mail exchanger of lab.test and where to reach it.
@@ -192,7 +196,20 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := newStore(defaultUsers)
+	users := defaultUsers
+	if cfg.Users != nil {
+		users = make([]User, len(cfg.Users))
+		for i, u := range cfg.Users {
+			if u.Login == "" || u.Password == "" {
+				return nil, fmt.Errorf("lab: user %d needs a login and a password", i+1)
+			}
+			if u.Address == "" {
+				u.Address = u.Login + "@" + Domain
+			}
+			users[i] = u
+		}
+	}
+	st, err := newStore(users)
 	if err != nil {
 		return nil, err
 	}
@@ -482,7 +499,7 @@ func (l *Lab) Endpoints() Endpoints {
 		POP3S:      l.endpoints[epPOP3S].addr,
 		IMAP:       l.endpoints[epIMAP].addr,
 		IMAPS:      l.endpoints[epIMAPS].addr,
-		Users:      append([]User(nil), defaultUsers...),
+		Users:      l.store.users(),
 		CAPEM:      string(l.certs.ca.pem),
 	}
 	switch sc {

@@ -359,3 +359,25 @@ func TestCloseNoLeak(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestCustomUsers(t *testing.T) {
+	if _, err := Start(t.Context(), Config{Users: []User{{Login: "x"}}}); err == nil {
+		t.Error("Start accepted a user without a password")
+	}
+	l, err := Start(t.Context(), Config{Users: []User{{Login: "zoe", Password: "zoe-pass"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if u := l.Endpoints().Users; len(u) != 1 || u[0].Address != "zoe@lab.test" {
+		t.Fatalf("users %+v", u)
+	}
+	p := dial(t, l.Endpoints().POP3)
+	p.want("", "+OK")
+	p.want("USER zoe@lab.test", "+OK")
+	p.want("PASS zoe-pass", "+OK")
+	p.want("QUIT", "+OK")
+	d := smtpReady(t, l, l.Endpoints().SMTP, false)
+	d.expect("MAIL FROM:<a@example.org>", 250, "")
+	d.expect("RCPT TO:<kate@lab.test>", 550, "5.1.1")
+}

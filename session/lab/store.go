@@ -71,6 +71,15 @@ func newStore(users []User) (*store, error) {
 	return s, nil
 }
 
+// users lists the accounts in configuration order.
+func (s *store) users() []User {
+	out := make([]User, len(s.list))
+	for i, a := range s.list {
+		out[i] = a.User
+	}
+	return out
+}
+
 // lookup finds an account by login name or address.
 func (s *store) lookup(name string) *account {
 	return s.accounts[strings.ToLower(strings.TrimSpace(name))]
