@@ -37,8 +37,8 @@ type Options struct {
 	StepTimeout time.Duration
 	// Now is the clock, for export file names in tests.
 	Now func() time.Time
-	// Dark selects the initial styles before the terminal reports its
-	// background (default true: most terminals are dark).
+	// Light starts with the light-background styles; the default is
+	// dark until the terminal reports its background colour.
 	Light bool
 }
 
