@@ -15,10 +15,13 @@
 //     never given (restrict, no-port-forwarding and friends) are fine.
 //   - One "session" channel per connection (RFC 4254 §6.1) that must ask
 //     for a pseudo-terminal ("pty-req", §6.2) and then a "shell" (§6.5);
-//     the shell is the program, never a real shell. "exec" and
-//     "subsystem" requests, X11 and agent forwarding, environment
-//     variables, direct-tcpip channels and tcpip-forward global requests
-//     (§7) are refused. A session without a PTY gets a one-line error.
+//     the shell is the program, never a real shell. An "exec" request
+//     runs nothing: it gets a one-line refusal and exit status 1 (it is
+//     acknowledged first, because clients drop the output of a failed
+//     exec). "subsystem" requests (sftp), X11 and agent forwarding,
+//     environment variables, direct-tcpip channels and tcpip-forward
+//     global requests (§7) are refused. A session without a PTY gets a
+//     one-line error.
 //   - "window-change" requests (§6.7) become Resizes, so the program
 //     redraws for the new size.
 //   - When the program returns, the server sends "exit-status" (§6.10)

@@ -413,11 +413,12 @@ func TestExecSubsystemForwardingRefused(t *testing.T) {
 	sess, _ := c.NewSession()
 	var stderr syncBuffer
 	sess.Stderr = &stderr
-	if out, err := sess.Output("cat /etc/passwd"); err == nil || len(out) > 0 {
+	out, err := sess.Output("cat /etc/passwd")
+	var ee *ssh.ExitError
+	if !errors.As(err, &ee) || ee.ExitStatus() != 1 || len(out) > 0 {
 		t.Errorf("exec: %q, %v", out, err)
 	}
-	// x/crypto's client drops output that comes before the exec reply,
-	// so the message is checked in the tmux test; here, the log.
+	waitFor(t, "exec message", &stderr, msgExec+"\r\n")
 	waitFor(t, "exec log", ts.log, "exec request refused")
 
 	c = ts.login(t, "alice")

@@ -183,8 +183,13 @@ func (c *conn) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				c.runHandler(s)
 			}()
 		case "exec":
+			// Accepted only to be able to say why nothing runs: clients
+			// drop output that comes with a failed exec (RFC 4254 §6.5).
 			c.srv.log.Printf("user %s, key %s: exec request refused", c.user, c.fp)
-			refuse(req, msgExec)
+			req.Reply(true, nil)
+			fmt.Fprintf(ch.Stderr(), "%s\r\n", msgExec)
+			sendExitStatus(ch, 1)
+			ch.Close()
 		case "subsystem":
 			var name struct{ Name string }
 			ssh.Unmarshal(req.Payload, &name)
