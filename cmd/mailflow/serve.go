@@ -57,6 +57,7 @@ type serveOptions struct {
 	idleTimeout    time.Duration
 	dataDir        string
 	lab            bool
+	builtin        bool // serve serveBuiltin even when serveTUI is set
 }
 
 func newServeCmd() *cobra.Command {
@@ -95,6 +96,10 @@ Exit status: 0 stopped by a signal; 2 bad usage or unusable key files;
 	f.DurationVar(&o.idleTimeout, "idle-timeout", 30*time.Minute, "close a session after this long without a keystroke (0: never)")
 	f.StringVar(&o.dataDir, "data-dir", "", "where users' transcripts are kept (default $XDG_DATA_HOME/mailflow)")
 	f.BoolVar(&o.lab, "lab", false, "run one shared lab for all users")
+	// Tests of the SSH plumbing use the small built-in program, so that
+	// they do not depend on the TUI.
+	f.BoolVar(&o.builtin, "builtin-program", false, "serve the built-in test program instead of the TUI")
+	f.MarkHidden("builtin-program")
 	cmd.MarkFlagRequired("authorized-keys")
 	return cmd
 }
@@ -119,7 +124,7 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o *serveOptions) er
 		o.dataDir = config.DataDir()
 	}
 	handler := serveTUI
-	if handler == nil {
+	if handler == nil || o.builtin {
 		handler = serveBuiltin
 	}
 	var shared *lab.Lab

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/mailflow/mailflow/internal/sshserve"
 )
 
 // serveWait bounds every wait in the serve tests.
@@ -112,7 +114,7 @@ func TestServeBuiltinProgram(t *testing.T) {
 	go func() {
 		done <- runServe(ctx, &stdout, &stderr, &serveOptions{
 			listen: "127.0.0.1:0", authorizedKeys: ak, hostKey: filepath.Join(dir, "hk"),
-			dataDir: filepath.Join(dir, "data"), maxSessions: 2,
+			dataDir: filepath.Join(dir, "data"), maxSessions: 2, builtin: true,
 		})
 	}()
 	t.Cleanup(func() {
@@ -230,7 +232,7 @@ func TestServeOpenSSHInTmux(t *testing.T) {
 	// start runs the server and returns its address and host key line.
 	start := func() (addr, hostKey string) {
 		cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--authorized-keys", ak,
-			"--max-sessions", "3", "--idle-timeout", "5m")
+			"--max-sessions", "3", "--idle-timeout", "5m", "--builtin-program")
 		cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(dir, "state"), "XDG_DATA_HOME="+filepath.Join(dir, "data"),
 			"XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
 		var errOut serveBuf
@@ -344,5 +346,79 @@ func TestServeOpenSSHInTmux(t *testing.T) {
 	users, _ := os.ReadDir(filepath.Join(dir, "data", "mailflow", "users"))
 	if len(users) != 1 || !strings.HasPrefix(users[0].Name(), "SHA256-") {
 		t.Errorf("users' directories: %v", users)
+	}
+}
+
+// TestServeLab checks that --lab starts one lab and hands the same lab to
+// every session.
+func TestServeLab(t *testing.T) {
+	old := serveTUI
+	t.Cleanup(func() { serveTUI = old })
+	seen := make(chan string, 2)
+	serveTUI = func(ctx context.Context, s sshserve.ServeSession) error {
+		l := serveLab(ctx)
+		if l == nil {
+			seen <- "no lab"
+		} else {
+			seen <- l.Endpoints().SMTP
+		}
+		fmt.Fprint(s.Stdout(), "ready\r\n")
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	dir := t.TempDir()
+	key := serveTestKey(t)
+	ak := filepath.Join(dir, "ak")
+	os.WriteFile(ak, ssh.MarshalAuthorizedKey(key.PublicKey()), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr serveBuf
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, &stdout, &stderr, &serveOptions{
+			listen: "127.0.0.1:0", authorizedKeys: ak, hostKey: filepath.Join(dir, "hk"),
+			dataDir: filepath.Join(dir, "data"), maxSessions: 2, lab: true,
+		})
+	}()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(serveWait):
+			t.Error("serve did not stop")
+		}
+	}()
+	servePoll(t, "lab line", func() bool { return strings.Contains(stdout.String(), "lab: scenario healthy") }, stdout.String)
+	addr := serveListenRE.FindStringSubmatch(stdout.String())[1]
+	for _, user := range []string{"kate", "chris"} {
+		c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{
+			User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(key)},
+			HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: serveWait,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		sess, _ := c.NewSession()
+		if err := sess.RequestPty("xterm", 24, 80, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Shell(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var smtp []string
+	for range 2 {
+		select {
+		case s := <-seen:
+			smtp = append(smtp, s)
+		case <-time.After(serveWait):
+			t.Fatal("sessions did not start")
+		}
+	}
+	if smtp[0] == "no lab" || smtp[0] != smtp[1] || !strings.Contains(stdout.String(), "SMTP "+smtp[0]) {
+		t.Errorf("sessions saw labs %q; output:\n%s", smtp, stdout.String())
 	}
 }
