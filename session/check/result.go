@@ -100,20 +100,129 @@ type HostResult struct {
 	// did not resolve.
 	Address string `json:"address,omitempty"`
 	// Verdict is "ok" (every step succeeded), "refused" (the server
-	// answered and refused a step), "unreachable" (no conversation), or
-	// "not-tried" (an earlier host answered).
+	// answered and refused a step for good, or failed TLS verification),
+	// "deferred" (the server answered with a temporary 4xx refusal),
+	// "unreachable" (no conversation), or "not-tried" (an earlier host
+	// decided the result).
 	Verdict string `json:"verdict"`
 	// Err explains a verdict other than "ok".
 	Err string `json:"error,omitempty"`
+	// Family is "ipv4" or "ipv6" for the address dialled; empty when the
+	// host name was handed to a SOCKS5 proxy to resolve.
+	Family string `json:"family,omitempty"`
+	// ReplyCode is the code of the reply that decided the verdict (the
+	// failing reply, or the last one on success).
+	ReplyCode string `json:"reply_code,omitempty"`
+	// Reply is the first line of that reply, as received (untrusted).
+	Reply string `json:"reply,omitempty"`
+	// GreetingMs is how long the banner took after the TCP connection, in
+	// milliseconds; 0 when none arrived.
+	GreetingMs float64 `json:"greeting_ms,omitempty"`
+	// ElapsedMs is the time this attempt took, in milliseconds.
+	ElapsedMs float64 `json:"elapsed_ms,omitempty"`
+	// Exit is the exit status this host alone would give.
+	Exit int `json:"exit"`
+	// Warnings are notes about this host that are not failures (a slow
+	// banner).
+	Warnings []string `json:"warnings,omitempty"`
+	// Steps are this attempt's steps (see Result.Steps).
+	Steps []Step `json:"steps,omitempty"`
 }
 
 // Host verdicts.
 const (
 	VerdictOK          = "ok"
 	VerdictRefused     = "refused"
+	VerdictDeferred    = "deferred"
 	VerdictUnreachable = "unreachable"
 	VerdictNotTried    = "not-tried"
 )
+
+// MXSummary is the verdict for one MX host over all its addresses, and
+// per address family.
+type MXSummary struct {
+	// Host is the MX host name.
+	Host string `json:"host"`
+	// Preference is the MX preference; -1 for an implicit MX.
+	Preference int `json:"preference"`
+	// Verdict is the best verdict of the host's addresses.
+	Verdict string `json:"verdict"`
+	// IPv4 and IPv6 are the best verdicts of the host's addresses of
+	// that family; empty (absent) when no address of that family was in
+	// the plan (none in DNS, or excluded by --4/--6).
+	IPv4 string `json:"ipv4,omitempty"`
+	IPv6 string `json:"ipv6,omitempty"`
+}
+
+// RecipientResult is the server's answer for one recipient.
+type RecipientResult struct {
+	// Address is the recipient as given.
+	Address string `json:"address"`
+	// Verdict is "accepted", "refused", "deferred" (4xx) or "not-tried".
+	Verdict string `json:"verdict"`
+	// ReplyCode and EnhancedCode are the reply's codes.
+	ReplyCode    string `json:"reply_code,omitempty"`
+	EnhancedCode string `json:"enhanced_code,omitempty"`
+	// Reply holds the reply lines as received (untrusted).
+	Reply []string `json:"reply,omitempty"`
+}
+
+// CapsDiff says how the capabilities changed between CapsBefore and
+// CapsAfter (typically: STARTTLS disappears and AUTH appears once TLS is
+// active). Capabilities are matched by their first word, case-insensitive.
+type CapsDiff struct {
+	// Added are the lines announced only after.
+	Added []string `json:"added"`
+	// Removed are the lines announced only before.
+	Removed []string `json:"removed"`
+	// Changed are keywords announced both times with different
+	// parameters.
+	Changed []CapChange `json:"changed"`
+}
+
+// CapChange is one capability whose parameters changed.
+type CapChange struct {
+	Keyword string `json:"keyword"`
+	Before  string `json:"before"`
+	After   string `json:"after"`
+}
+
+// Empty reports whether nothing changed.
+func (d *CapsDiff) Empty() bool {
+	return d == nil || len(d.Added)+len(d.Removed)+len(d.Changed) == 0
+}
+
+// Greeting describes how long the server took to send its banner.
+type Greeting struct {
+	// DelayMs is the time from the TCP connection (after the TLS
+	// handshake for implicit TLS) to the banner's last line.
+	DelayMs float64 `json:"delay_ms"`
+	// Slow is set when the delay reached Options.SlowBanner. A slow
+	// banner is not a failure: the server answered.
+	Slow bool `json:"slow"`
+	// Note explains a slow banner.
+	Note string `json:"note,omitempty"`
+}
+
+// Explanation is what diag/replycode says about the failing reply.
+type Explanation struct {
+	// Step is the step whose reply is explained.
+	Step string `json:"step"`
+	// Code and EnhancedCode are the reply's codes.
+	Code         string `json:"code"`
+	EnhancedCode string `json:"enhanced_code,omitempty"`
+	// Class is "success", "intermediate", "transient" or "permanent".
+	Class string `json:"class"`
+	// Category is the troubleshooting bucket (replycode.Category).
+	Category string `json:"category"`
+	// Summary is one line; Meaning says what the reply means at that step.
+	Summary string `json:"summary"`
+	Meaning string `json:"meaning,omitempty"`
+	// Causes are the likely causes, most likely first; NextSteps what to
+	// check or try.
+	Causes    []string `json:"causes,omitempty"`
+	NextSteps []string `json:"next_steps,omitempty"`
+}
 
 // Result is the outcome of one check: the steps in order, the TLS facts,
 // and an overall verdict and exit status.
@@ -149,6 +258,28 @@ type Result struct {
 	// MessageID is the Message-ID of the test message an SMTP check
 	// sent, so that its delivery can be traced in logs and mailboxes.
 	MessageID string `json:"message_id,omitempty"`
+	// Domain is the domain checked in domain mode (and in batch mode).
+	Domain string `json:"domain,omitempty"`
+	// QuitAfter is the last step the check was asked to run.
+	QuitAfter string `json:"quit_after,omitempty"`
+	// CapsDiff is the difference between CapsBefore and CapsAfter, when
+	// both were read.
+	CapsDiff *CapsDiff `json:"caps_diff,omitempty"`
+	// Greeting is the banner's delay, when a banner arrived.
+	Greeting *Greeting `json:"greeting,omitempty"`
+	// Warnings are notes that are not failures.
+	Warnings []string `json:"warnings,omitempty"`
+	// Recipients is the answer for each SMTP recipient, in order.
+	Recipients []RecipientResult `json:"recipients,omitempty"`
+	// MXHosts summarises Hosts per MX host and address family.
+	MXHosts []MXSummary `json:"mx_hosts,omitempty"`
+	// Families is the best verdict per address family tried ("ipv4",
+	// "ipv6") in domain mode.
+	Families map[string]string `json:"families,omitempty"`
+	// Explanation explains the failing reply, when a reply failed.
+	Explanation *Explanation `json:"explanation,omitempty"`
+	// ElapsedMs is the time the whole check took, in milliseconds.
+	ElapsedMs float64 `json:"elapsed_ms"`
 	// Transcript is the store the conversation was recorded in.
 	Transcript *transcript.Store `json:"-"`
 }
@@ -233,6 +364,27 @@ type Options struct {
 	// Notify is the DSN NOTIFY parameter for every RCPT (RFC 3461), such
 	// as "SUCCESS,FAILURE"; empty sends none.
 	Notify string
+	// Ret is the DSN RET parameter of MAIL FROM, "FULL" or "HDRS" (RFC
+	// 3461 §4.3); empty sends none.
+	Ret string
+	// EnvID is the DSN ENVID parameter of MAIL FROM (RFC 3461 §4.4),
+	// printable ASCII; it is sent xtext-encoded.
+	EnvID string
+	// MailParams and RcptParams are further "KEY" or "KEY=VALUE"
+	// parameters for MAIL FROM and every RCPT TO (RFC 5321 §4.1.2
+	// esmtp-param), sent as given after validation.
+	MailParams []string
+	RcptParams []string
+	// QuitAfter ends the SMTP procedure after a step: "connect" (TCP, and
+	// the handshake for implicit TLS; closed before the banner without
+	// QUIT), "banner", "ehlo", "tls", "auth", "mail", "rcpt" or "data"
+	// (DATA is sent and, after 354, the connection is dropped without a
+	// message: see smtp.Tx.DropAfterData). Empty means "rcpt", or the
+	// whole transaction with Send.
+	QuitAfter string
+	// SlowBanner is the banner delay from which a greeting is reported
+	// as slow (a greet pause or a tarpit); zero means 2 s, negative never.
+	SlowBanner time.Duration
 	// Subject replaces the test message's subject.
 	Subject string
 
@@ -254,4 +406,19 @@ type Options struct {
 	// Port replaces the protocol's default port (25 for SMTP MX hosts in
 	// domain mode).
 	Port int
+	// AllMX, in domain mode, tries every address of every MX host
+	// concurrently (at most MXParallel at once) instead of stopping at
+	// the first host that decides the result.
+	AllMX bool
+	// MXParallel bounds the concurrent attempts of AllMX; zero means 4.
+	MXParallel int
+	// DialNames says that Dialer resolves host names itself (a SOCKS5
+	// proxy): in domain mode an MX host without a local address is then
+	// dialled by name instead of being reported unreachable.
+	DialNames bool
 }
+
+// DefaultSlowBanner is the banner delay from which a greeting is reported
+// as slow. Postfix's postscreen greet pause is 6 s by default; a normal
+// server greets within a few hundred milliseconds.
+const DefaultSlowBanner = 2 * time.Second

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Runner runs the procedure of one protocol.
@@ -52,5 +53,13 @@ func Run(ctx context.Context, opts Options) *Result {
 		}
 		return usage(res, "unknown protocol "+p+" (want smtp, pop3 or imap)")
 	}
-	return r(ctx, opts)
+	start := time.Now()
+	res := r(ctx, opts)
+	if res.Protocol != "smtp" {
+		// RunSMTP analyses its own result; the POP3 and IMAP runners get
+		// the same derived fields (caps diff, explanation) here.
+		analyze(res, opts)
+		res.ElapsedMs = ms(time.Since(start))
+	}
+	return res
 }

@@ -71,7 +71,116 @@ func validateSMTP(opts Options) error {
 	if err := addr.CheckArg(opts.Helo); err != nil {
 		return fmt.Errorf("--helo: %v", err)
 	}
+	if opts.Ret != "" {
+		if r := strings.ToUpper(opts.Ret); r != "FULL" && r != "HDRS" {
+			return fmt.Errorf("--ret %q: want FULL or HDRS (RFC 3461 §4.3)", opts.Ret)
+		}
+	}
+	if err := checkEnvID(opts.EnvID); err != nil {
+		return err
+	}
+	for _, p := range opts.MailParams {
+		if err := CheckParam(p); err != nil {
+			return fmt.Errorf("--mail-param: %v", err)
+		}
+	}
+	for _, p := range opts.RcptParams {
+		if err := CheckParam(p); err != nil {
+			return fmt.Errorf("--rcpt-param: %v", err)
+		}
+	}
+	q, err := quitStage(opts.QuitAfter)
+	if err != nil {
+		return err
+	}
+	switch {
+	case opts.Send && opts.QuitAfter != "":
+		return errors.New("--send runs the whole transaction; it cannot be combined with --quit-after")
+	case q == stageTLS && (opts.TLS == wire.TLSNone || opts.TLS == ""):
+		return errors.New("--quit-after tls needs --tls starttls or --tls implicit")
+	case q == stageAuth && opts.User == "":
+		return errors.New("--quit-after auth needs --user")
+	case (q == stageRcpt || q == stageData) && opts.QuitAfter != "" && len(opts.To) == 0:
+		return fmt.Errorf("--quit-after %s needs at least one --to recipient", opts.QuitAfter)
+	}
 	return nil
+}
+
+// CheckParam validates one MAIL or RCPT parameter given on the command
+// line: an esmtp-keyword, optionally "=" and an esmtp-value (RFC 5321
+// §4.1.2): letters, digits and "-" in the keyword; printable ASCII other
+// than "=" in the value; no spaces, CR, LF or other control characters,
+// which would split the command.
+func CheckParam(p string) error {
+	k, v, hasValue := strings.Cut(p, "=")
+	if k == "" {
+		return fmt.Errorf("%q: want KEY or KEY=VALUE", p)
+	}
+	for i, c := range []byte(k) {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' && i > 0) {
+			return fmt.Errorf("%q: the keyword may hold only letters, digits and \"-\" (character %d is %q)", p, i+1, rune(c))
+		}
+	}
+	if hasValue && v == "" {
+		return fmt.Errorf("%q: empty value after \"=\"", p)
+	}
+	for i, c := range []byte(v) {
+		if c < 33 || c > 126 || c == '=' {
+			what := fmt.Sprintf("%q", rune(c))
+			switch c {
+			case ' ':
+				what = "a space"
+			case '\r':
+				what = "a carriage return (CR)"
+			case '\n':
+				what = "a line feed (LF)"
+			}
+			return fmt.Errorf("%q: the value may hold only printable ASCII without spaces or \"=\" (character %d is %s)", p, len(k)+2+i, what)
+		}
+	}
+	return nil
+}
+
+// checkEnvID validates a DSN envelope identifier: printable ASCII, at
+// most 100 characters (RFC 3461 §4.4).
+func checkEnvID(id string) error {
+	if len(id) > 100 {
+		return fmt.Errorf("--envid is %d characters long; RFC 3461 §4.4 allows 100", len(id))
+	}
+	for i, c := range []byte(id) {
+		if c < 32 || c > 126 {
+			return fmt.Errorf("--envid: character %d is not printable ASCII (%q)", i+1, rune(c))
+		}
+	}
+	return nil
+}
+
+// Stages of the SMTP procedure, in order, for QuitAfter.
+const (
+	stageConnect = iota
+	stageBanner
+	stageEHLO
+	stageTLS
+	stageAuth
+	stageMail
+	stageRcpt
+	stageData
+	stageSend // the whole transaction (Send)
+)
+
+// QuitAfterValues lists the accepted values of Options.QuitAfter.
+var QuitAfterValues = []string{"connect", "banner", "ehlo", "tls", "auth", "mail", "rcpt", "data"}
+
+func quitStage(s string) (int, error) {
+	if s == "" {
+		return stageRcpt, nil
+	}
+	for i, v := range QuitAfterValues {
+		if strings.EqualFold(s, v) {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("--quit-after %q: want one of %s", s, strings.Join(QuitAfterValues, ", "))
 }
 
 // TestMessage builds the short message --send delivers: the headers of
@@ -189,30 +298,70 @@ func RunSMTP(ctx context.Context, opts Options) *Result {
 }
 
 func runSMTP(ctx context.Context, r *Result, target string, opts Options) *Result {
+	start := time.Now()
+	runSMTPSteps(ctx, r, target, opts)
+	analyze(r, opts)
+	r.ElapsedMs = ms(time.Since(start))
+	return r
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// smtpPlan lists the steps the procedure will run for opts, so that the
+// ones that did not run can be listed as skipped.
+func smtpPlan(opts Options, stage int) []string {
+	var plan []string
+	if stage >= stageEHLO {
+		plan = append(plan, "ehlo")
+	}
+	if opts.TLS == wire.TLSStartTLS && stage >= stageTLS {
+		plan = append(plan, "starttls", "ehlo")
+	}
+	if opts.User != "" && stage >= stageAuth {
+		plan = append(plan, "auth")
+	}
+	switch {
+	case stage == stageMail:
+		plan = append(plan, "mail", "rset")
+	case stage >= stageRcpt && len(opts.To) > 0:
+		plan = append(plan, "mail")
+		for range opts.To {
+			plan = append(plan, "rcpt")
+		}
+		switch stage {
+		case stageSend:
+			plan = append(plan, "data", "message")
+		case stageData:
+			plan = append(plan, "data")
+		default:
+			plan = append(plan, "rset")
+		}
+	}
+	if stage != stageData && stage != stageConnect {
+		plan = append(plan, "quit")
+	}
+	return plan
+}
+
+func runSMTPSteps(ctx context.Context, r *Result, target string, opts Options) *Result {
 	ts := r.Transcript
 	ts.Notef(transcript.Info, "smtp", "connect", "mailflow check: SMTP procedure against "+target)
 	if opts.Password != "" {
 		ts.AddSecret(opts.Password)
 	}
-	plan := []string{"ehlo"}
-	if opts.TLS == wire.TLSStartTLS {
-		plan = append(plan, "starttls", "ehlo")
+	stage, _ := quitStage(opts.QuitAfter)
+	if opts.Send {
+		stage = stageSend
 	}
-	if opts.User != "" {
-		plan = append(plan, "auth")
+	r.QuitAfter = QuitAfterValues[min(stage, stageData)]
+	if stage == stageSend {
+		r.QuitAfter = "message"
 	}
-	if len(opts.To) > 0 {
-		plan = append(plan, "mail")
-		for range opts.To {
-			plan = append(plan, "rcpt")
-		}
-		if opts.Send {
-			plan = append(plan, "data", "message")
-		} else {
-			plan = append(plan, "rset")
-		}
+	plan := smtpPlan(opts, stage)
+
+	if stage == stageConnect {
+		return connectOnly(ctx, r, target, opts)
 	}
-	plan = append(plan, "quit")
 
 	c, err := smtp.Dial(ctx, target, smtp.Options{
 		Transcript: ts, Limits: opts.Limits, TLS: opts.TLS, TLSOptions: opts.TLSOptions,
@@ -231,8 +380,9 @@ func runSMTP(ctx context.Context, r *Result, target string, opts Options) *Resul
 	}
 	defer c.Close()
 	r.Address = c.RemoteAddr().String()
+	dropped := false // the connection was closed on purpose after 354
 
-	// fail ends the procedure at the first failure: the exchanges so far
+	// finish ends the procedure at the first failure: the exchanges so far
 	// become steps, the rest of the plan is skipped, and QUIT is still
 	// sent when the connection is alive (a refusal is an answer, not a
 	// broken connection).
@@ -243,7 +393,7 @@ func runSMTP(ctx context.Context, r *Result, target string, opts Options) *Resul
 			kind := wire.Classify(err)
 			var se *smtp.Error
 			var ne *smtp.NotOfferedError
-			if errors.As(err, &se) || errors.As(err, &ne) || kind == wire.KindInput {
+			if !dropped && (errors.As(err, &se) || errors.As(err, &ne) || kind == wire.KindInput) {
 				qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 				_, _ = c.Quit(qctx)
 				cancel()
@@ -271,47 +421,87 @@ func runSMTP(ctx context.Context, r *Result, target string, opts Options) *Resul
 			}
 		}
 		r.CapsBefore = c.CapsBeforeTLS().Strings()
-		if c.TLS() != nil && c.TLS().Version != "" && opts.TLS == wire.TLSStartTLS {
+		if c.TLS() != nil && c.TLS().Version != "" && opts.TLS == wire.TLSStartTLS && stage >= stageTLS {
 			r.CapsAfter = c.Caps().Strings()
 		}
 		return r
 	}
 
-	if _, err := c.Hello(ctx, opts.Helo); err != nil {
-		return finish(err)
+	if stage >= stageEHLO {
+		if _, err := c.Hello(ctx, opts.Helo); err != nil {
+			return finish(err)
+		}
 	}
-	if opts.TLS == wire.TLSStartTLS {
+	if opts.TLS == wire.TLSStartTLS && stage >= stageTLS {
 		if err := c.StartTLS(ctx); err != nil {
 			return finish(err)
 		}
 	}
-	if opts.User != "" {
+	if opts.User != "" && stage >= stageAuth {
 		if _, err := c.Auth(ctx, opts.User, opts.Password, opts.AuthMech); err != nil {
 			return finish(err)
 		}
 	}
-	if len(opts.To) > 0 {
-		tx := smtp.Tx{From: opts.From, To: opts.To}
-		if opts.Notify != "" {
-			n, _ := smtp.ParseNotify(opts.Notify)
-			tx.Rcpt = &smtp.RcptOptions{Notify: n}
+	mo := &smtp.MailOptions{Ret: strings.ToUpper(opts.Ret), EnvID: opts.EnvID, Extra: opts.MailParams}
+	switch {
+	case stage == stageMail:
+		if _, err := c.Mail(ctx, opts.From, mo); err != nil {
+			return finish(err)
 		}
-		if opts.Send {
+		if _, err := c.Rset(ctx); err != nil {
+			return finish(err)
+		}
+	case stage >= stageRcpt && len(opts.To) > 0:
+		tx := smtp.Tx{From: opts.From, To: opts.To, Mail: mo, DropAfterData: stage == stageData}
+		if opts.Notify != "" || len(opts.RcptParams) > 0 {
+			n, _ := smtp.ParseNotify(opts.Notify)
+			tx.Rcpt = &smtp.RcptOptions{Notify: n, Extra: opts.RcptParams}
+		}
+		if stage == stageSend {
 			r.MessageID = NewMessageID(helloDomain(opts))
 			tx.Data = TestMessage(opts.From, opts.To, opts.Subject, r.MessageID, time.Now())
-			tx.Mail = &smtp.MailOptions{}
 			if _, ok := c.Caps().Size(); ok {
 				tx.Mail.Size = int64(len(tx.Data))
 			}
 		}
-		if _, err := c.Transaction(ctx, tx); err != nil {
+		res, err := c.Transaction(ctx, tx)
+		dropped = tx.DropAfterData && res.Data.Code == 354
+		if err != nil {
 			return finish(err)
+		}
+		if dropped {
+			return finish(nil)
 		}
 	}
 	if _, err := c.Quit(ctx); err != nil {
 		return finish(err)
 	}
 	return finish(nil)
+}
+
+// connectOnly is --quit-after connect: the TCP connection (and the TLS
+// handshake for implicit TLS) and nothing else. The connection is closed
+// before the banner, without QUIT: a command sent before the greeting
+// breaks RFC 5321 §3.1 and is what postscreen's pregreet test catches.
+func connectOnly(ctx context.Context, r *Result, target string, opts Options) *Result {
+	start := time.Now()
+	conn, err := wire.Dial(ctx, target, wire.Options{
+		Proto: "smtp", Transcript: r.Transcript, Limits: opts.Limits, TLS: opts.TLS,
+		TLSOptions: opts.TLSOptions, Network: opts.Network, Dialer: opts.Dialer,
+	})
+	if err != nil {
+		r.AddStep(Step{Name: "connect", Err: err.Error(), ErrKind: errKind(err)})
+		r.Fail(exitFor(err), errKind(err), err.Error())
+		return r
+	}
+	s := Step{Name: "connect", OK: true}
+	s.SetRTT(time.Since(start))
+	r.AddStep(s)
+	r.Address = conn.RemoteAddr().String()
+	r.TLS = conn.TLS()
+	conn.Note(transcript.Info, "--quit-after connect: closing before the banner, without QUIT")
+	conn.Close()
+	return r
 }
 
 func helloDomain(opts Options) string {
