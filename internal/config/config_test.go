@@ -466,3 +466,21 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkParseExample parses the uncommented example, the size of a
+// real configuration file, as every command start does.
+func BenchmarkParseExample(b *testing.B) {
+	var sb strings.Builder
+	for line := range strings.Lines(Example()) {
+		if settingLine.MatchString(line) {
+			line = strings.TrimPrefix(line, "# ")
+		}
+		sb.WriteString(line)
+	}
+	data := []byte(sb.String())
+	for b.Loop() {
+		if _, err := Parse(data, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
