@@ -90,7 +90,7 @@ Exit status: 0 stopped by a signal; 2 bad usage or unusable key files;
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:2222", "address to listen on, HOST:PORT")
-	f.StringVar(&o.authorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of the users allowed in (required)")
+	f.StringVar(&o.authorizedKeys, "authorized-keys", "", "file of the keys allowed in, in OpenSSH authorized_keys format (required)")
 	f.StringVar(&o.hostKey, "host-key", "", "host key file, created if missing (default $XDG_STATE_HOME/mailflow/ssh_host_ed25519_key)")
 	f.IntVar(&o.maxSessions, "max-sessions", sshserve.DefaultMaxSessions, "most users at once; others are told to try later")
 	f.DurationVar(&o.idleTimeout, "idle-timeout", 30*time.Minute, "close a session after this long without a keystroke (0: never)")
