@@ -231,10 +231,22 @@ func TestDeliverAndReadBack(t *testing.T) {
 		t.Fatalf("Delivered(kate) = %d", got)
 	}
 
-	t.Run("pop3", func(t *testing.T) { checkPOP3(t, m, m.POP3, false, mark) })
-	t.Run("pop3s", func(t *testing.T) { checkPOP3(t, m, m.POP3S, true, mark) })
-	t.Run("imap", func(t *testing.T) { checkIMAP(t, m, m.IMAP, false, mark) })
-	t.Run("imaps", func(t *testing.T) { checkIMAP(t, m, m.IMAPS, true, mark) })
+	tests := []struct {
+		name, addr, tls, user string
+		check                 func(t *testing.T, m *Mail, addr, tlsMode, user, mark string)
+	}{
+		{"pop3 plaintext", m.POP3, "none", "kate", checkPOP3},
+		{"pop3 STLS", m.POP3, "starttls", "kate", checkPOP3},
+		{"pop3s", m.POP3S, "implicit", "kate", checkPOP3},
+		{"pop3 full address", m.POP3, "none", m.Address("kate"), checkPOP3},
+		{"imap plaintext", m.IMAP, "none", "kate", checkIMAP},
+		{"imap STARTTLS", m.IMAP, "starttls", "kate", checkIMAP},
+		{"imaps", m.IMAPS, "implicit", "kate", checkIMAP},
+		{"imap full address", m.IMAP, "none", m.Address("kate"), checkIMAP},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.check(t, m, tc.addr, tc.tls, tc.user, mark) })
+	}
 }
 
 // sendNetSMTP delivers body to rcpt over SMTP with STARTTLS, using net/smtp
@@ -336,8 +348,19 @@ func (l *lineConn) multiline() string {
 	}
 }
 
-func checkPOP3(t *testing.T, m *Mail, addr string, implicitTLS bool, mark string) {
-	l := dialLines(t, m, addr, implicitTLS)
+// upgrade switches l to TLS after a STARTTLS/STLS that the server accepted.
+func (l *lineConn) upgrade(m *Mail) {
+	l.t.Helper()
+	tc := tls.Client(l.c, m.TLSConfig())
+	_ = tc.SetDeadline(time.Now().Add(ioTimeout))
+	if err := tc.Handshake(); err != nil {
+		l.t.Fatalf("TLS handshake after STARTTLS: %v", err)
+	}
+	l.c, l.r = tc, bufio.NewReader(tc)
+}
+
+func checkPOP3(t *testing.T, m *Mail, addr, tlsMode, user, mark string) {
+	l := dialLines(t, m, addr, tlsMode == "implicit")
 	if g := l.line(); !strings.HasPrefix(g, "+OK") {
 		t.Fatalf("greeting: %s", g)
 	}
@@ -346,10 +369,14 @@ func checkPOP3(t *testing.T, m *Mail, addr string, implicitTLS bool, mark string
 		t.Fatalf("CAPA: %s", s)
 	}
 	capa := l.multiline()
-	if !implicitTLS && !hasLine(capa, "STLS") {
+	if tlsMode != "implicit" && !hasLine(capa, "STLS") {
 		t.Errorf("CAPA lacks STLS:\n%s", capa)
 	}
-	l.pop3("USER kate")
+	if tlsMode == "starttls" {
+		l.pop3("STLS")
+		l.upgrade(m)
+	}
+	l.pop3("USER " + user)
 	l.pop3("PASS " + m.Users["kate"])
 	stat := strings.Fields(l.pop3("STAT"))
 	if len(stat) < 2 {
@@ -390,16 +417,20 @@ func (l *lineConn) imap(tag, cmd string) []string {
 
 var existsRE = regexp.MustCompile(`^\* (\d+) EXISTS$`)
 
-func checkIMAP(t *testing.T, m *Mail, addr string, implicitTLS bool, mark string) {
-	l := dialLines(t, m, addr, implicitTLS)
+func checkIMAP(t *testing.T, m *Mail, addr, tlsMode, user, mark string) {
+	l := dialLines(t, m, addr, tlsMode == "implicit")
 	if g := l.line(); !strings.HasPrefix(g, "* OK") {
 		t.Fatalf("greeting: %s", g)
 	}
 	capa := strings.Join(l.imap("a0", "CAPABILITY"), "\n")
-	if !implicitTLS && !strings.Contains(capa, "STARTTLS") {
+	if tlsMode != "implicit" && !strings.Contains(capa, "STARTTLS") {
 		t.Errorf("CAPABILITY lacks STARTTLS: %s", capa)
 	}
-	l.imap("a1", "LOGIN kate "+m.Users["kate"])
+	if tlsMode == "starttls" {
+		l.imap("s0", "STARTTLS")
+		l.upgrade(m)
+	}
+	l.imap("a1", "LOGIN "+user+" "+m.Users["kate"])
 	exists := -1
 	for _, s := range l.imap("a2", "SELECT INBOX") {
 		if mm := existsRE.FindStringSubmatch(s); mm != nil {
