@@ -81,8 +81,8 @@ func TestAddrRefusesControlAndOverlong(t *testing.T) {
 	// Look-alike domains: the A-label is what goes on the wire and what
 	// must be shown next to the Unicode form.
 	for _, tc := range []struct{ in, ascii string }{
-		{"pаypal.com", "xn--pypal-4ve.com"},        // Cyrillic а
-		{"аррӏе.com", "xn--80ak6aa92e.com"},        // all Cyrillic
+		{"pаypal.com", "xn--pypal-4ve.com"},         // Cyrillic а
+		{"аррӏе.com", "xn--80ak6aa92e.com"},         // all Cyrillic
 		{"bücher.example", "xn--bcher-kva.example"}, // a real IDN, not confusable
 	} {
 		t.Run("idn/"+tc.ascii, func(t *testing.T) {
