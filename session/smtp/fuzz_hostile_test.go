@@ -1,0 +1,50 @@
+package smtp
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzParseCaps feeds EHLO replies to ParseCaps: it must never panic,
+// must keep one capability per extension line, and its accessors must
+// agree with each other whatever the server announced.
+func FuzzParseCaps(f *testing.F) {
+	for _, s := range []string{
+		"250-mx.example\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n",
+		"250-x\r\n250-AUTH=LOGIN PLAIN\r\n250 SIZE\r\n",
+		"250-x\r\n250-SIZE -1\r\n250 SIZE 99999999999999999999999\r\n",
+		"250-x\r\n250-\r\n250 \x1b]0;t\x07\r\n",
+		"250 only.the.name\r\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseReply(s, 1<<16)
+		if err != nil {
+			return
+		}
+		c := ParseCaps(r)
+		if len(c.List()) > len(r.Lines) {
+			t.Fatalf("%d capabilities from %d lines", len(c.List()), len(r.Lines))
+		}
+		for _, k := range c.List() {
+			if k.Keyword != strings.ToUpper(k.Keyword) {
+				t.Fatalf("keyword %q not upper case", k.Keyword)
+			}
+			if !c.Has(k.Keyword) || !c.Has(strings.ToLower(k.Keyword)) {
+				t.Fatalf("Has(%q) false for a listed keyword", k.Keyword)
+			}
+		}
+		// A negative SIZE ("SIZE -1") is returned as is today; that is
+		// reported, not asserted here.
+		if n, ok := c.Size(); !ok && n != 0 {
+			t.Fatalf("Size() = %d, %v", n, ok)
+		}
+		for _, m := range c.AuthMechanisms() {
+			if !c.HasAuth(m) {
+				t.Fatalf("HasAuth(%q) false for an offered mechanism", m)
+			}
+		}
+		_ = c.Strings()
+	})
+}
