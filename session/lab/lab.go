@@ -226,7 +226,7 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 	if l.log == nil {
 		l.log = log.New(io.Discard, "", 0)
 	}
-	l.pool.AddCert(certs.ca.cert)
+	l.pool.AddCert(certs.ca.Cert)
 	l.tls = &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
@@ -500,7 +500,7 @@ func (l *Lab) Endpoints() Endpoints {
 		IMAP:       l.endpoints[epIMAP].addr,
 		IMAPS:      l.endpoints[epIMAPS].addr,
 		Users:      l.store.users(),
-		CAPEM:      string(l.certs.ca.pem),
+		CAPEM:      string(l.certs.caPEM),
 	}
 	switch sc {
 	case NullMX:
@@ -521,7 +521,7 @@ func (l *Lab) CAPool() *x509.CertPool { return l.pool.Clone() }
 
 // CAPEM returns the lab CA certificate in PEM form (for curl --cacert,
 // swaks --tls-ca-path, openssl s_client -CAfile).
-func (l *Lab) CAPEM() []byte { return append([]byte(nil), l.certs.ca.pem...) }
+func (l *Lab) CAPEM() []byte { return append([]byte(nil), l.certs.caPEM...) }
 
 // Messages returns copies of the messages in the INBOX of user (login or
 // address), oldest first.
