@@ -126,6 +126,7 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 		ts.Notef(transcript.Error, "tcp", "connect", fmt.Sprintf("connect to %s failed (%s): %v", addr, kind, err))
 		return nil, fmt.Errorf("%s: connect %s: %w", opts.Proto, addr, err)
 	}
+	nc = quickAck(nc)
 	c := &Conn{
 		proto:     opts.Proto,
 		ts:        ts,
