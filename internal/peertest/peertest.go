@@ -1,0 +1,176 @@
+package peertest
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailflow/mailflow/internal/pki"
+)
+
+// Deadline bounds one scripted connection, so that a client that stops
+// talking cannot hang the test run.
+const Deadline = 10 * time.Second
+
+// Peer is the server side of one scripted conversation.
+type Peer struct {
+	tb   testing.TB
+	conn net.Conn
+	r    *bufio.Reader
+
+	mu  sync.Mutex
+	got []string // every line the client sent, without its ending
+}
+
+// Start listens on 127.0.0.1:0, accepts one connection and runs script on
+// it in a goroutine. It returns the address to dial and the peer, whose
+// Lines may be read once the client is done. The listener is closed, the
+// connection too, and the script waited for, when the test ends.
+func Start(tb testing.TB, script func(p *Peer)) (string, *Peer) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("peertest: listen: %v", err)
+	}
+	p := &Peer{tb: tb}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.SetDeadline(time.Now().Add(Deadline))
+		p.conn, p.r = c, bufio.NewReader(c)
+		defer func() { p.conn.Close() }()
+		script(p)
+	}()
+	tb.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String(), p
+}
+
+// Conn returns the connection (the TLS one after StartTLS), for writes a
+// script needs to shape itself.
+func (p *Peer) Conn() net.Conn { return p.conn }
+
+// Send writes lines, each followed by CRLF, in one write.
+func (p *Peer) Send(lines ...string) {
+	p.Write(strings.Join(lines, "\r\n") + "\r\n")
+}
+
+// Write writes s as it is: a partial line, a line with a bare LF, a
+// literal.
+func (p *Peer) Write(s string) {
+	p.conn.Write([]byte(s))
+}
+
+// Read returns the next line from the client without its ending, or ""
+// when the client went away. A line that does not end in CRLF is
+// reported.
+func (p *Peer) Read() string {
+	l, err := p.r.ReadString('\n')
+	if err != nil {
+		return ""
+	}
+	line, ok := strings.CutSuffix(l, "\r\n")
+	if !ok {
+		line = strings.TrimSuffix(l, "\n")
+		p.tb.Errorf("peertest: client line %q does not end in CRLF", l)
+	}
+	p.mu.Lock()
+	p.got = append(p.got, line)
+	p.mu.Unlock()
+	return line
+}
+
+// Expect reads a line and reports a mismatch with want, which matches as
+// a prefix when it ends in "*". It returns the line read.
+func (p *Peer) Expect(want string) string {
+	l := p.Read()
+	if pre, ok := strings.CutSuffix(want, "*"); ok && strings.HasPrefix(l, pre) || l == want {
+		return l
+	}
+	p.tb.Errorf("peertest: client sent %q, want %q", l, want)
+	return l
+}
+
+// Lines returns a copy of what the client sent so far.
+func (p *Peer) Lines() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.got...)
+}
+
+// Received reports whether the client sent exactly the line want.
+func (p *Peer) Received(want string) bool {
+	for _, l := range p.Lines() {
+		if l == want {
+			return true
+		}
+	}
+	return false
+}
+
+// StartTLS runs the server side of a TLS handshake presenting cert and
+// carries on over TLS. A failed handshake is reported.
+func (p *Peer) StartTLS(cert tls.Certificate) {
+	p.Upgrade(&tls.Config{Certificates: []tls.Certificate{cert}})
+}
+
+// Upgrade is StartTLS with a whole server configuration. It returns
+// whether the handshake succeeded.
+func (p *Peer) Upgrade(cfg *tls.Config) bool {
+	tc := tls.Server(p.conn, cfg)
+	if err := tc.Handshake(); err != nil {
+		p.tb.Errorf("peertest: TLS handshake: %v", err)
+		return false
+	}
+	p.conn, p.r = tc, bufio.NewReader(tc)
+	return true
+}
+
+// Reset closes the connection with a TCP RST (SO_LINGER 0) instead of a
+// FIN, as a crashing server or a middlebox does.
+func (p *Peer) Reset() {
+	if tc, ok := p.conn.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	p.conn.Close()
+}
+
+// NewCA returns a new throw-away authority named name; it stops the test
+// when one cannot be made.
+func NewCA(tb testing.TB, name string) *pki.CA {
+	tb.Helper()
+	ca, err := pki.NewCA(pki.Spec{CommonName: name})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ca
+}
+
+// Issue returns a certificate for s signed by ca; it stops the test when
+// one cannot be made.
+func Issue(tb testing.TB, ca *pki.CA, s pki.Spec) *pki.Cert {
+	tb.Helper()
+	c, err := ca.Issue(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// ServerCert returns a server certificate for 127.0.0.1, ::1, localhost
+// and names, signed by a new authority, and a pool that trusts that
+// authority (for the client's RootCAs).
+func ServerCert(tb testing.TB, names ...string) (tls.Certificate, *x509.CertPool) {
+	tb.Helper()
+	ca := NewCA(tb, "peertest CA")
+	c := Issue(tb, ca, pki.Spec{CommonName: "127.0.0.1", DNSNames: append([]string{"localhost"}, names...), IPAddresses: pki.Loopback()})
+	return c.TLS(), ca.Pool()
+}

@@ -1,0 +1,203 @@
+package peertest
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// recorder keeps the errors a script reports instead of failing the test,
+// so that the tests below can check that mismatches are reported.
+type recorder struct {
+	testing.TB
+	mu   sync.Mutex
+	errs []string
+}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) errors() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.errs...)
+}
+
+// dial connects to addr with a deadline.
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestExpect(t *testing.T) {
+	tests := []struct {
+		name    string
+		sent    string // what the client writes
+		want    string // what the script expects
+		errPart string // "" when no report is wanted
+	}{
+		{"exact", "CAPA\r\n", "CAPA", ""},
+		{"prefix", "PASS secret\r\n", "PASS *", ""},
+		{"empty line", "\r\n", "", ""},
+		{"mismatch", "USER kate\r\n", "USER bob", `client sent "USER kate", want "USER bob"`},
+		{"prefix mismatch", "USER kate\r\n", "PASS *", `want "PASS *"`},
+		{"a star inside is literal", "A*B\r\n", "A*C", `client sent "A*B", want "A*C"`},
+		{"bare LF", "CAPA\n", "CAPA", "does not end in CRLF"},
+		{"client went away", "", "QUIT", `client sent "", want "QUIT"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{TB: t}
+			done := make(chan string, 1)
+			addr, p := Start(rec, func(p *Peer) {
+				done <- p.Expect(tt.want)
+			})
+			c := dial(t, addr)
+			io.WriteString(c, tt.sent)
+			c.(*net.TCPConn).CloseWrite()
+			got := <-done
+			errs := rec.errors()
+			if tt.errPart == "" && len(errs) != 0 {
+				t.Fatalf("reports %q, want none", errs)
+			}
+			if tt.errPart != "" && (len(errs) != 1 || !strings.Contains(errs[0], tt.errPart)) {
+				t.Fatalf("reports %q, want one containing %q", errs, tt.errPart)
+			}
+			if want := strings.TrimRight(tt.sent, "\r\n"); got != want {
+				t.Errorf("Expect returned %q, want %q", got, want)
+			}
+			if tt.sent != "" && !p.Received(got) {
+				t.Errorf("Lines() = %q, want %q in it", p.Lines(), got)
+			}
+		})
+	}
+}
+
+func TestConversation(t *testing.T) {
+	addr, p := Start(t, func(p *Peer) {
+		p.Send("+OK ready")
+		p.Expect("CAPA")
+		p.Send("+OK", "USER", ".")
+		p.Write("+OK part")
+		p.Write("ial\r\n")
+		p.Expect("QUIT")
+		p.Send("+OK bye")
+	})
+	c := dial(t, addr)
+	r := bufio.NewReader(c)
+	var got []string
+	step := func(send string, n int) {
+		if send != "" {
+			io.WriteString(c, send+"\r\n")
+		}
+		for range n {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("read after %q: %v", send, err)
+			}
+			got = append(got, l)
+		}
+	}
+	step("", 1)
+	step("CAPA", 4)
+	step("QUIT", 1)
+	want := []string{"+OK ready\r\n", "+OK\r\n", "USER\r\n", ".\r\n", "+OK partial\r\n", "+OK bye\r\n"}
+	if strings.Join(got, "") != strings.Join(want, "") {
+		t.Errorf("client read %q, want %q", got, want)
+	}
+	if _, err := r.ReadString('\n'); err != io.EOF {
+		t.Errorf("read after the script = %v, want EOF (the peer closes)", err)
+	}
+	if l := p.Lines(); len(l) != 2 || l[0] != "CAPA" || l[1] != "QUIT" {
+		t.Errorf("Lines() = %q", l)
+	}
+	if p.Received("CAP") {
+		t.Error("Received matches a prefix; it should match whole lines")
+	}
+}
+
+func TestStartTLS(t *testing.T) {
+	cert, pool := ServerCert(t, "mx.test")
+	for _, name := range []string{"127.0.0.1", "localhost", "mx.test"} {
+		t.Run(name, func(t *testing.T) {
+			addr, p := Start(t, func(p *Peer) {
+				p.Send("+OK ready")
+				p.Expect("STLS")
+				p.Send("+OK go ahead")
+				p.StartTLS(cert)
+				p.Expect("CAPA")
+				p.Send("+OK secure")
+			})
+			c := dial(t, addr)
+			r := bufio.NewReader(c)
+			r.ReadString('\n')
+			io.WriteString(c, "STLS\r\n")
+			if l, _ := r.ReadString('\n'); l != "+OK go ahead\r\n" {
+				t.Fatalf("STLS answer %q", l)
+			}
+			tc := tls.Client(c, &tls.Config{RootCAs: pool, ServerName: name})
+			if err := tc.Handshake(); err != nil {
+				t.Fatalf("handshake = %v", err)
+			}
+			io.WriteString(tc, "CAPA\r\n")
+			if l, _ := bufio.NewReader(tc).ReadString('\n'); l != "+OK secure\r\n" {
+				t.Fatalf("after TLS: %q", l)
+			}
+			if _, ok := p.Conn().(*tls.Conn); !ok {
+				t.Errorf("Conn() is %T after StartTLS, want *tls.Conn", p.Conn())
+			}
+		})
+	}
+}
+
+func TestStartTLSFailureReported(t *testing.T) {
+	cert, _ := ServerCert(t)
+	rec := &recorder{TB: t}
+	done := make(chan bool, 1)
+	addr, _ := Start(rec, func(p *Peer) {
+		done <- p.Upgrade(&tls.Config{Certificates: []tls.Certificate{cert}})
+	})
+	c := dial(t, addr)
+	// Not a TLS client: the handshake fails.
+	io.WriteString(c, "EHLO x\r\n\r\n\r\n\r\n\r\n")
+	c.(*net.TCPConn).CloseWrite()
+	if <-done {
+		t.Fatal("Upgrade succeeded against a plain-text client")
+	}
+	if errs := rec.errors(); len(errs) != 1 || !strings.Contains(errs[0], "TLS handshake") {
+		t.Errorf("reports %q, want a TLS handshake failure", errs)
+	}
+}
+
+func TestReset(t *testing.T) {
+	addr, _ := Start(t, func(p *Peer) {
+		p.Send("+OK ready")
+		p.Expect("RETR 1")
+		p.Reset()
+	})
+	c := dial(t, addr)
+	r := bufio.NewReader(c)
+	r.ReadString('\n')
+	io.WriteString(c, "RETR 1\r\n")
+	_, err := r.ReadString('\n')
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("read after Reset = %v, want ECONNRESET", err)
+	}
+}
