@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -173,4 +174,77 @@ func ServerCert(tb testing.TB, names ...string) (tls.Certificate, *x509.CertPool
 	ca := NewCA(tb, "peertest CA")
 	c := Issue(tb, ca, pki.Spec{CommonName: "127.0.0.1", DNSNames: append([]string{"localhost"}, names...), IPAddresses: pki.Loopback()})
 	return c.TLS(), ca.Pool()
+}
+
+// Respond listens on 127.0.0.1:0 and serves every connection the same
+// way, as many as come, until the test ends: it sends greeting as it is
+// (include the CRLF) and then, for each line the client sends (without
+// its ending), writes what answer returns. It suits benchmarks and load
+// tests, where a fresh connection per iteration must not cost a script.
+// answer is called from one goroutine per connection.
+func Respond(tb testing.TB, greeting string, answer func(line string) string) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("peertest: listen: %v", err)
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		conns  = map[net.Conn]bool{}
+		closed bool // the test ended: no new connection is served
+	)
+	serve := func(c net.Conn) {
+		defer wg.Done()
+		defer func() {
+			mu.Lock()
+			delete(conns, c)
+			mu.Unlock()
+			c.Close()
+		}()
+		if _, err := io.WriteString(c, greeting); err != nil {
+			return
+		}
+		r := bufio.NewReader(c)
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, answer(strings.TrimRight(l, "\r\n"))); err != nil {
+				return
+			}
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			if closed {
+				mu.Unlock()
+				c.Close()
+				return
+			}
+			conns[c] = true
+			wg.Add(1)
+			mu.Unlock()
+			go serve(c)
+		}
+	}()
+	tb.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		closed = true
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
 }

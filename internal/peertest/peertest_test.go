@@ -201,3 +201,82 @@ func TestReset(t *testing.T) {
 		t.Fatalf("read after Reset = %v, want ECONNRESET", err)
 	}
 }
+
+func TestRespond(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	addr := Respond(t, "* OK ready\r\n", func(line string) string {
+		mu.Lock()
+		got = append(got, line)
+		mu.Unlock()
+		tag, _, _ := strings.Cut(line, " ")
+		return "* 1 EXISTS\r\n" + tag + " OK done\r\n"
+	})
+	// Several connections, one after another and at once.
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			r := bufio.NewReader(c)
+			if l, _ := r.ReadString('\n'); l != "* OK ready\r\n" {
+				t.Errorf("greeting %q", l)
+			}
+			tag := fmt.Sprintf("a%d", i)
+			io.WriteString(c, tag+" NOOP\r\n")
+			for _, want := range []string{"* 1 EXISTS\r\n", tag + " OK done\r\n"} {
+				if l, _ := r.ReadString('\n'); l != want {
+					t.Errorf("connection %d read %q, want %q", i, l, want)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 4 {
+		t.Errorf("answer saw %q, want 4 lines", got)
+	}
+	for _, l := range got {
+		if !strings.HasSuffix(l, " NOOP") || strings.ContainsAny(l, "\r\n") {
+			t.Errorf("answer got %q, want a NOOP line without its ending", l)
+		}
+	}
+}
+
+// TestRespondCleanupWithOpenConnection checks that the cleanup does not
+// wait for a client that never hangs up.
+func TestRespondCleanupWithOpenConnection(t *testing.T) {
+	var addr string
+	done := make(chan struct{})
+	outer := t
+	t.Run("inner", func(t *testing.T) {
+		addr = Respond(t, "+OK\r\n", func(string) string { return "+OK\r\n" })
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bufio.NewReader(c).ReadString('\n')
+		go func() {
+			defer close(done)
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, err := c.Read(make([]byte, 1))
+			if err != io.EOF {
+				outer.Errorf("read after cleanup = %v, want EOF", err)
+			}
+			c.Close()
+		}()
+	})
+	<-done
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("listener still accepts after the test ended")
+	}
+}

@@ -20,7 +20,9 @@
 //
 //	m := realpeers.Postfix(t)  // shared Postfix+Dovecot, started on first use
 //	m.LogOnFailure(t)          // print Postfix/Dovecot log tails if t fails
-//	// talk SMTP to m.SMTP, send to m.Address("kate") with a unique marker ...
+//	// talk SMTP to m.SMTP, send to m.Address("kate") with a unique marker,
+//	// or let the harness do it with net/smtp:
+//	m.Send(t, m.Address("kate"), "Subject: "+marker+"\r\n\r\nhello\r\n")
 //	msg := m.WaitMessage(t, "kate", marker, 10*time.Second)
 //
 //	d := realpeers.NSD(t, map[string]string{"example.test": zoneText})

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/smtp"
 	"net/textproto"
 	"os"
 	"os/exec"
@@ -222,7 +221,7 @@ func TestDeliverAndReadBack(t *testing.T) {
 	m.LogOnFailure(t)
 	mark := marker(t)
 	body := "To: kate@" + m.Domain + "\r\nFrom: sender@example.org\r\nSubject: " + mark + "\r\n\r\nhello from realpeers\r\n"
-	sendNetSMTP(t, m, m.Address("kate"), body)
+	m.Send(t, m.Address("kate"), body)
 	msg := m.WaitMessage(t, "kate", mark, 15*time.Second)
 	if !strings.Contains(msg, "Delivered-To: kate@"+m.Domain) || !strings.Contains(msg, "hello from realpeers") {
 		t.Fatalf("delivered message looks wrong:\n%s", msg)
@@ -246,42 +245,6 @@ func TestDeliverAndReadBack(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.check(t, m, tc.addr, tc.tls, tc.user, mark) })
-	}
-}
-
-// sendNetSMTP delivers body to rcpt over SMTP with STARTTLS, using net/smtp
-// and the test CA.
-func sendNetSMTP(t *testing.T, m *Mail, rcpt, body string) {
-	t.Helper()
-	c, err := smtp.Dial(m.SMTP)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	defer c.Close()
-	steps := []struct {
-		name string
-		do   func() error
-	}{
-		{"EHLO", func() error { return c.Hello("client.realpeers.test") }},
-		{"STARTTLS", func() error { return c.StartTLS(m.TLSConfig()) }},
-		{"MAIL", func() error { return c.Mail("sender@example.org") }},
-		{"RCPT", func() error { return c.Rcpt(rcpt) }},
-		{"DATA", func() error {
-			w, err := c.Data()
-			if err != nil {
-				return err
-			}
-			if _, err := w.Write([]byte(body)); err != nil {
-				return err
-			}
-			return w.Close()
-		}},
-		{"QUIT", c.Quit},
-	}
-	for _, s := range steps {
-		if err := s.do(); err != nil {
-			t.Fatalf("%s: %v", s.name, err)
-		}
 	}
 }
 
