@@ -225,7 +225,7 @@ func TestRunSMTPSlowBanner(t *testing.T) {
 	if r.Exit != ExitOK || r.Error != "" {
 		t.Fatalf("a slow banner failed the check: exit %d %q", r.Exit, r.Error)
 	}
-	if r.Greeting == nil || !r.Greeting.Slow || r.Greeting.DelayMs < 400 || len(r.Warnings) != 1 ||
+	if r.Greeting == nil || !r.Greeting.Slow || r.Greeting.DelayMs < 350 || len(r.Warnings) != 1 ||
 		!strings.Contains(r.Warnings[0], "banner after 0.4 s") || !strings.Contains(r.Warnings[0], "postscreen") {
 		t.Fatalf("greeting %+v warnings %q", r.Greeting, r.Warnings)
 	}

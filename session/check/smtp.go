@@ -42,6 +42,11 @@ func newResult(proto, server string, opts Options) *Result {
 	return &Result{Protocol: proto, Server: server, Transcript: ts}
 }
 
+// ValidateSMTP checks the SMTP options the way RunSMTP and RunDomain do
+// before anything is sent, for callers that run many checks with the
+// same options (a batch) and want to report a usage error once.
+func ValidateSMTP(opts Options) error { return validateSMTP(opts) }
+
 // validateSMTP checks the SMTP options before anything is sent.
 func validateSMTP(opts Options) error {
 	if opts.From != "" {
