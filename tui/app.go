@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/mailflow/mailflow/diag/wizard"
 	"github.com/mailflow/mailflow/session/transcript"
 )
 
@@ -24,8 +26,16 @@ type Options struct {
 	// Keys replaces DefaultKeyMap.
 	Keys *KeyMap
 	// Export writes entries to path in format ("text", "markdown" or
-	// "jsonl"). It runs inside a Cmd.
-	Export func(path, format string, entries []transcript.Entry) error
+	// "jsonl") with meta in the header; the dialog has already asked
+	// before overwriting. It runs inside a Cmd.
+	Export func(path, format string, meta transcript.Meta, entries []transcript.Entry) error
+	// Scenarios, when not empty, are the faults the lab can inject; the
+	// Scenario key opens a picker and SwitchScenario applies the choice.
+	// Both are nil outside the lab, and the key is then hidden.
+	Scenarios      []ScenarioInfo
+	SwitchScenario func(name string) error
+	// Scenario is the scenario active at start, shown in the header.
+	Scenario string
 	// OnQuit is called once when the user quits, before the program
 	// ends, so that the caller can cancel whatever it started.
 	OnQuit func()
@@ -77,9 +87,19 @@ type Model struct {
 	lookup     int // current MX lookup id
 	lookupStep int // step waiting on the lookup, -1 none
 
-	inflight   int // step index in flight, -1 none, -2 a raw command
+	inflight   int // run id of the step in flight, -1 none, -2 a raw command
 	stepCancel context.CancelFunc
 	quitting   bool
+
+	mach    wizard.Machine    // the procedure: the source of truth for the steps
+	machErr string            // why the procedure could not start, if it could not
+	results map[string]string // step id -> short outcome shown in the list
+	verdict string            // reason of the latest verdict
+	run     int               // id of the latest step run; stale replies carry older ones
+	nullMX  bool              // the running lookup found "MX 0 ."
+
+	picker   *scenarioPicker
+	scenario string
 }
 
 const (
@@ -123,9 +143,8 @@ func New(opts Options) *Model {
 		focus: PaneWizard,
 	}
 	m.help.Styles = help.DefaultStyles(!opts.Light)
-	if m.be != nil {
-		m.wizard.SetSteps(proto, m.be.Procedure(opts.Params))
-	}
+	m.scenario = opts.Scenario
+	m.newMachine("", 0)
 	return m
 }
 
@@ -213,11 +232,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case connectedMsg:
 		return m, m.onConnected(msg)
 	case replyMsg:
-		m.onReply(msg)
+		return m, m.onReply(msg)
 	case tlsMsg:
-		m.onTLS(msg)
+		return m, m.onTLS(msg)
 	case connectRequestMsg:
-		return m, m.connectTo(Target{Host: msg.row.Host, Protocol: m.protocol, TLS: m.opts.Params.TLS}, noStep)
+		return m, m.restartOn(msg.row.Host, 0)
+	case scenarioMsg:
+		m.onScenario(msg)
 	case existsMsg:
 		return m, m.onExists(msg)
 	case exportedMsg:
@@ -245,6 +266,9 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	if m.dialog != nil {
 		return m.updateDialog(k)
 	}
+	if m.picker != nil {
+		return m.updatePicker(k)
+	}
 	if m.transcript.Searching() {
 		cmd := m.transcript.Update(k)
 		m.explainSelection()
@@ -260,10 +284,10 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	}
 	if m.focus == PaneWizard && m.wizard.Typing() {
 		switch {
-		case key.Matches(k, g.NextPane):
+		case key.Matches(k, g.NextPane) && !m.wizard.AskingSecret():
 			m.cycleFocus(1)
 			return nil
-		case key.Matches(k, g.PrevPane):
+		case key.Matches(k, g.PrevPane) && !m.wizard.AskingSecret():
 			m.cycleFocus(-1)
 			return nil
 		case key.Matches(k, m.keys.Wizard.Submit):
@@ -319,6 +343,12 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		return cmd
 	case key.Matches(k, g.Reconnect):
 		return m.reconnect()
+	case key.Matches(k, g.Skip):
+		m.skipStep()
+	case key.Matches(k, g.GoQuit):
+		m.goQuit()
+	case key.Matches(k, g.Scenario) && m.hasScenarios():
+		m.openPicker()
 	case key.Matches(k, g.Mouse):
 		m.mouse = !m.mouse
 		if m.mouse {
@@ -328,7 +358,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 	case key.Matches(k, g.Run) && m.focus != PaneMX:
 		if m.wizard.Mode() == ModeGuided {
-			return m.runCurrent("")
+			return m.runCurrent("", "")
 		}
 		m.focus = PaneWizard
 		return m.wizard.Focus()
@@ -371,14 +401,18 @@ func (m *Model) quit() tea.Cmd {
 	return tea.Quit
 }
 
+// cancelStep abandons the step in flight; the machine stays on it, so
+// enter runs it again.
 func (m *Model) cancelStep() {
 	if m.stepCancel != nil {
 		m.stepCancel()
 		m.stepCancel = nil
 	}
 	if m.inflight >= 0 {
-		m.wizard.Cancel(m.inflight)
 		m.status = "step cancelled"
+		if m.machErr == "" && !m.mach.Done() {
+			m.results[m.mach.Current().ID] = "cancelled"
+		}
 	}
 	if m.lookupStep != noStep {
 		m.lookup++ // drop the rest of the lookup's events
@@ -386,6 +420,7 @@ func (m *Model) cancelStep() {
 		m.lookupStep = noStep
 	}
 	m.inflight = noStep
+	m.syncWizard()
 }
 
 // stepContext starts the context of one step; esc cancels it.
@@ -406,99 +441,51 @@ func (m *Model) endStep() {
 	m.inflight = noStep
 }
 
-// runCurrent runs the current wizard step; typed replaces the prepared
-// line in practice mode.
-func (m *Model) runCurrent(typed string) tea.Cmd {
-	if m.inflight != noStep {
-		m.status = "a step is running (esc cancels it)"
-		return nil
-	}
-	s, ok := m.wizard.CurrentStep()
-	if !ok {
-		m.status = "procedure finished"
-		return nil
-	}
-	i := m.wizard.Current()
-	if m.be == nil {
-		m.status = "no backend"
-		return nil
-	}
-	switch s.Action {
-	case ActionLookupMX:
-		domain := m.opts.Params.Domain
-		if domain == "" {
-			m.wizard.Finish(i, false, "no domain given")
-			return nil
-		}
-		m.lookup++
-		m.lookupStep = i
-		m.inflight = i
-		m.wizard.SetRunning(i, true)
-		m.mx.Start(domain)
-		return lookupMX(m.stepContext(), m.be, m.lookup, domain)
-	case ActionConnect:
-		t, ok := m.defaultTarget()
-		if !ok {
-			m.wizard.Finish(i, false, "no server: run the MX step or pass --server")
-			return nil
-		}
-		return m.connectTo(t, i)
-	case ActionSend:
-		if m.sess == nil {
-			m.wizard.Finish(i, false, "not connected")
-			return nil
-		}
-		lines := s.Send
-		cmdText := strings.Join(s.Send, "")
-		if len(s.Send) > 0 {
-			cmdText = s.Send[0]
-		}
-		if typed != "" {
-			lines, cmdText = []string{typed}, typed
-		}
-		if s.Secret {
-			cmdText = "(credential)"
-		}
-		m.inflight = i
-		m.wizard.SetRunning(i, true)
-		return send(m.stepContext(), m.sess, m.sid, i, cmdText, lines)
-	case ActionStartTLS:
-		if m.sess == nil {
-			m.wizard.Finish(i, false, "not connected")
-			return nil
-		}
-		m.inflight = i
-		m.wizard.SetRunning(i, true)
-		return startTLS(m.stepContext(), m.sess, m.sid, i)
-	default: // evaluate and unknown actions complete at once
-		m.wizard.Finish(i, true, "")
-		return nil
-	}
-}
-
-// submitTyped sends what was typed at the wizard prompt.
+// submitTyped handles enter at the wizard prompt: a password for the
+// current step, a line checked against the step (practice), or anything
+// (raw).
 func (m *Model) submitTyped() tea.Cmd {
+	if m.wizard.AskingSecret() {
+		pw, ok := m.wizard.Submit()
+		if !ok {
+			return nil
+		}
+		return m.runCurrent("", pw)
+	}
 	line, ok := m.wizard.Submit()
-	s, hasStep := m.wizard.CurrentStep()
-	singleSend := hasStep && s.Action == ActionSend && len(s.Send) <= 1
+	practice := m.wizard.Mode() == ModePractice && m.machErr == "" && !m.mach.Done()
+	var cur wizard.Step
+	if practice {
+		cur = m.mach.Current()
+	}
 	if !ok {
 		// An empty line in practice mode runs a step the operator does
-		// not type (lookup, connect, TLS handshake, message body).
-		if m.wizard.Mode() == ModePractice && hasStep && !singleSend {
-			return m.runCurrent("")
+		// not type (lookup, connect, TLS handshake), or sends the empty
+		// line that ends the message headers.
+		if practice && (cur.Input == wizard.InputNone || cur.Input == wizard.InputBlank || cur.Input == "") {
+			return m.runCurrent("", "")
 		}
 		return nil
 	}
-	if m.wizard.Mode() == ModePractice && hasStep {
-		if singleSend {
-			if s.Verb == "" || strings.HasPrefix(strings.ToUpper(strings.TrimSpace(line)), strings.ToUpper(s.Verb)) {
-				return m.runCurrent(line)
-			}
-			m.wizard.SetHint("this step expects " + s.Verb + "; sent as a raw command")
-		} else {
+	if practice {
+		if cur.Input == wizard.InputNone || cur.Input == "" {
 			m.wizard.SetHint("this step is run for you: press enter on an empty prompt")
 			return nil
 		}
+		if m.inflight != noStep {
+			m.wizard.SetHint("wait for the reply (esc cancels)")
+			return nil
+		}
+		hints := wizard.CheckTyped(cur, line)
+		if wizard.Blocks(hints) {
+			m.wizard.SetHint("not sent: " + hints[0].Message)
+			return nil
+		}
+		cmd := m.runCurrent(line, "")
+		if len(hints) > 0 {
+			m.wizard.SetHint("sent, but: " + hints[0].Message)
+		}
+		return cmd
 	}
 	if m.sess == nil {
 		m.wizard.SetHint("not connected: r connects")
@@ -509,32 +496,12 @@ func (m *Model) submitTyped() tea.Cmd {
 		return nil
 	}
 	m.inflight = rawStep
-	return send(m.stepContext(), m.sess, m.sid, rawStep, line, []string{line})
+	return sendLines(m.stepContext(), m.sess, m.sid, rawStep, line, []string{line}, "")
 }
 
-// defaultTarget picks the server: --server first, then the selected MX
-// row.
-func (m *Model) defaultTarget() (Target, bool) {
-	p := m.opts.Params
-	if p.Server != "" {
-		host := p.Server
-		if h, _, err := net.SplitHostPort(p.Server); err == nil {
-			host = h
-		}
-		return Target{Host: host, Addr: p.Server, Protocol: m.protocol, TLS: p.TLS}, true
-	}
-	if r, ok := m.mx.SelectedRow(); ok {
-		return Target{Host: r.Host, Protocol: m.protocol, TLS: p.TLS}, true
-	}
-	if m.target.Host != "" {
-		return m.target, true
-	}
-	return Target{}, false
-}
-
-// connectTo closes the current session and opens a new one. step is the
-// wizard step that asked, or noStep.
-func (m *Model) connectTo(t Target, step int) tea.Cmd {
+// connectTo closes the current session and opens a new one for the
+// machine's connect step.
+func (m *Model) connectTo(t Target) tea.Cmd {
 	if m.be == nil {
 		return nil
 	}
@@ -550,31 +517,40 @@ func (m *Model) connectTo(t Target, step int) tea.Cmd {
 	m.target = t
 	m.store = nil
 	m.transcript.Reset()
-	if step == noStep {
-		step = slices.IndexFunc(m.wizard.Steps(), func(s WizardStep) bool { return s.Action == ActionConnect })
-		if step >= 0 {
-			m.wizard.Restart(step)
-		}
-	}
-	m.inflight = step
-	if step >= 0 {
-		m.wizard.SetRunning(step, true)
-	}
+	m.run++
+	m.inflight = m.run
 	m.status = "connecting to " + t.Host
+	m.syncWizard()
 	cmds = append(cmds, connect(m.stepContext(), m.be, m.sid, t))
 	return tea.Batch(cmds...)
 }
 
-func (m *Model) reconnect() tea.Cmd {
-	t, ok := m.defaultTarget()
-	if m.target.Host != "" {
-		t, ok = m.target, true
+// restartOn starts the procedure again against host (the MX step is
+// skipped) and runs its connect step.
+func (m *Model) restartOn(host string, port int) tea.Cmd {
+	if m.inflight != noStep {
+		m.cancelStep()
 	}
-	if !ok {
+	m.newMachine(host, port)
+	if m.machErr != "" {
+		return nil
+	}
+	return m.runCurrent("", "")
+}
+
+func (m *Model) reconnect() tea.Cmd {
+	if m.target.Host == "" {
+		if m.machErr == "" && m.mach.Next().Kind == wizard.ActConnect {
+			return m.runCurrent("", "")
+		}
 		m.status = "nothing to reconnect to"
 		return nil
 	}
-	return m.connectTo(t, noStep)
+	port := 0
+	if _, p, err := net.SplitHostPort(m.target.Addr); err == nil {
+		port, _ = strconv.Atoi(p)
+	}
+	return m.restartOn(m.target.Host, port)
 }
 
 func (m *Model) onConnected(msg connectedMsg) tea.Cmd {
@@ -584,42 +560,30 @@ func (m *Model) onConnected(msg connectedMsg) tea.Cmd {
 		}
 		return nil
 	}
-	step := m.inflight
 	m.endStep()
 	if msg.err != nil {
 		m.status = ""
 		m.errText = msg.err.Error()
-		if step >= 0 {
-			m.wizard.Finish(step, false, "failed")
-			m.showChecklist(step, Evidence{Err: msg.err.Error()})
-		}
-		return nil
+		v, _ := m.mach.ObserveFailure(failureReason(msg.err))
+		return m.afterVerdict("connect", v, "failed", Evidence{Err: msg.err})
 	}
 	m.errText = ""
 	m.sess = msg.sess
 	m.store = msg.sess.Transcript()
 	m.status = "connected to " + msg.target.Host
 	g := msg.sess.Greeting()
-	if len(g.Lines) > 0 || g.Code != "" {
-		m.explain.SetExplanation(m.be.Explain(m.protocol, "", g))
-		m.wizard.SetLastCode(g.Code)
-	}
-	if step >= 0 {
-		s := m.wizard.Steps()[step]
-		ok := replyOK(s, g)
-		m.wizard.Finish(step, ok, replySummary(g))
-		if !ok {
-			m.showChecklist(step, Evidence{Reply: &g})
-		}
-	}
-	return waitTranscript(m.ctx, m.sid, m.store, 0)
+	m.explain.SetExplanation(m.be.Explain(m.protocol, "", g))
+	m.wizard.SetLastCode(g.Code)
+	v, _ := m.mach.Observe(wizardReply(g))
+	cmd := m.afterVerdict("connect", v, replySummary(g), Evidence{Reply: &g})
+	return tea.Batch(waitTranscript(m.ctx, m.sid, m.store, 0), cmd)
 }
 
 func (m *Model) onTranscript(msg transcriptMsg) tea.Cmd {
 	if msg.sid != m.sid || m.store == nil {
 		return nil // stale: from a session that was replaced
 	}
-	m.transcript.Append(msg.entries)
+	m.transcript.SetEntries(msg.entries)
 	if msg.err != nil || msg.closed {
 		if msg.closed {
 			m.status = "session closed"
@@ -633,36 +597,50 @@ func (m *Model) onMX(msg mxMsg) tea.Cmd {
 	if msg.lookup != m.lookup {
 		return nil
 	}
+	for _, ev := range msg.events {
+		if ev.NullMX {
+			m.nullMX = true
+		}
+	}
 	m.mx.Apply(msg.events)
 	if !msg.done {
 		return waitMX(m.ctx, msg.lookup, msg.feed, msg.next)
 	}
 	m.mx.Finish(msg.err)
-	step := m.lookupStep
+	run := m.lookupStep
 	m.lookupStep = noStep
-	if step >= 0 && step == m.inflight {
-		m.endStep()
-		n := len(m.mx.Rows())
-		switch {
-		case msg.err != nil:
-			m.wizard.Finish(step, false, "lookup failed")
-			m.showChecklist(step, Evidence{Err: msg.err.Error()})
-		case n == 0:
-			m.wizard.Finish(step, false, "no mail servers")
-			m.showChecklist(step, Evidence{Err: "no mail servers"})
-		default:
-			m.wizard.Finish(step, true, fmt.Sprintf("%d host(s)", n))
-		}
+	if run == noStep || run != m.inflight {
+		return nil
 	}
-	return nil
+	m.endStep()
+	rows := slices.Clone(m.mx.Rows())
+	slices.SortStableFunc(rows, func(a, b MXRow) int { return a.Pref - b.Pref })
+	var hosts []string
+	for _, r := range rows {
+		hosts = append(hosts, r.Host)
+	}
+	if m.nullMX {
+		hosts = []string{"."}
+	}
+	result := fmt.Sprintf("%d host(s)", len(rows))
+	ev := Evidence{Err: msg.err}
+	if msg.err != nil {
+		result = "lookup failed"
+		m.errText = msg.err.Error()
+	}
+	v, _ := m.mach.ObserveMX(hosts, msg.err)
+	if v.Kind == wizard.VerdictOK {
+		m.status = ""
+	}
+	return m.afterVerdict("mx", v, result, ev)
 }
 
-func (m *Model) onReply(msg replyMsg) {
+func (m *Model) onReply(msg replyMsg) tea.Cmd {
 	if msg.sid != m.sid {
-		return
+		return nil
 	}
 	if msg.step != m.inflight { // cancelled meanwhile: the transcript still shows it
-		return
+		return nil
 	}
 	m.endStep()
 	if msg.err != nil {
@@ -670,69 +648,60 @@ func (m *Model) onReply(msg replyMsg) {
 	} else {
 		m.errText = ""
 	}
-	if msg.err == nil || len(msg.reply.Lines) > 0 {
+	hasReply := len(msg.reply.Lines) > 0 || msg.reply.Code != ""
+	if hasReply {
 		m.explain.SetExplanation(m.be.Explain(m.protocol, msg.command, msg.reply))
 		m.wizard.SetLastCode(msg.reply.Code)
 	}
-	if msg.step < 0 {
-		return
+	if msg.step == rawStep {
+		return nil
 	}
-	s := m.wizard.Steps()[msg.step]
-	ok := msg.err == nil && replyOK(s, msg.reply)
-	res := replySummary(msg.reply)
-	if msg.err != nil && res == "" {
-		res = "error"
+	a := m.mach.Next()
+	ev := Evidence{Command: msg.command, Err: msg.err}
+	if hasReply {
+		r := msg.reply
+		ev.Reply = &r
 	}
-	m.wizard.Finish(msg.step, ok, res)
-	if !ok {
-		ev := Evidence{Command: msg.command}
-		if msg.err != nil {
-			ev.Err = msg.err.Error()
-		}
-		if len(msg.reply.Lines) > 0 || msg.reply.Code != "" {
-			r := msg.reply
-			ev.Reply = &r
-		}
-		m.showChecklist(msg.step, ev)
+	var v wizard.Verdict
+	result := replySummary(msg.reply)
+	switch {
+	case hasReply && (a.ExpectReply || msg.err != nil):
+		v, _ = m.mach.Observe(wizardReply(msg.reply))
+	case msg.err != nil:
+		v, _ = m.mach.ObserveFailure(failureReason(msg.err))
+		result = "error"
+	case a.ExpectReply:
+		v, _ = m.mach.ObserveFailure("no reply arrived")
+		result = "no reply"
+	default:
+		v, _ = m.mach.Sent()
+		result = "sent"
 	}
+	return m.afterVerdict(a.StepID, v, result, ev)
 }
 
-func (m *Model) onTLS(msg tlsMsg) {
+func (m *Model) onTLS(msg tlsMsg) tea.Cmd {
 	if msg.sid != m.sid || msg.step != m.inflight {
-		return
+		return nil
 	}
 	m.endStep()
-	if msg.step < 0 {
-		return
-	}
+	id := m.mach.Current().ID
 	if msg.err != nil {
 		m.errText = msg.err.Error()
-		m.wizard.Finish(msg.step, false, "handshake failed")
-		m.showChecklist(msg.step, Evidence{Err: msg.err.Error()})
-		return
+		v, _ := m.mach.ObserveFailure(failureReason(msg.err))
+		return m.afterVerdict(id, v, "handshake failed", Evidence{Err: msg.err})
 	}
-	m.wizard.Finish(msg.step, true, "TLS up")
+	v, _ := m.mach.Sent()
+	return m.afterVerdict(id, v, "TLS up", Evidence{})
 }
 
-func (m *Model) showChecklist(step int, ev Evidence) {
-	s := m.wizard.Steps()[step]
+// showChecklist evaluates the failure checklist named in ev.Step against
+// what the machine learnt and what the session saw.
+func (m *Model) showChecklist(ev Evidence) {
 	ev.Protocol = m.protocol
-	ev.Step = s.Checklist
-	if ev.Step == "" {
-		ev.Step = s.ID
-	}
-	if m.sess != nil && m.target.TLS != "" {
-		ev.TLS = m.target.TLS == "implicit"
-	}
+	ev.Target = m.target
+	ev.Facts = m.mach.Evidence()
 	m.checklist.SetItems(ev.Step, m.be.Checklist(ev))
-}
-
-// replyOK says whether r is the success step s expects.
-func replyOK(s WizardStep, r transcript.Reply) bool {
-	if len(s.Expect) == 0 {
-		return r.OK
-	}
-	return slices.Contains(s.Expect, r.Code)
 }
 
 // replySummary is the step's short outcome: the code and the start of
@@ -787,5 +756,12 @@ func (m *Model) onExists(msg existsMsg) tea.Cmd {
 func (m *Model) writeExport() tea.Cmd {
 	es := m.transcript.Entries()
 	es = es[:len(es):len(es)] // entries never change; the cap stops appends sharing memory
-	return export(m.opts.Export, m.dialog.Path(), m.dialog.Format(), es)
+	meta := transcript.Meta{Title: "mailflow " + strings.ToUpper(m.protocol) + " session", Target: m.target.Addr}
+	if m.target.Host != "" {
+		meta.Title += " with " + m.target.Host
+	}
+	if meta.Target == "" {
+		meta.Target = m.opts.Params.Domain
+	}
+	return export(m.opts.Export, m.dialog.Path(), m.dialog.Format(), meta, es)
 }

@@ -24,16 +24,12 @@ func runToRCPT(t *testing.T, w, h int) (*harness, *fakeBackend) {
 	be := newFakeBackend()
 	hs := newHarness(t, newTestModel(be, testParams()), w, h)
 	hs.press("enter")
-	hs.until("MX step done", func(m *Model) bool { return m.wizard.Steps()[0].State == StepDone })
+	hs.until("MX step done", func(m *Model) bool { return step(m, "mx").State == StepDone })
 	hs.press("enter")
-	hs.until("connected", func(m *Model) bool { return m.wizard.Steps()[1].State == StepDone && m.transcript.Len() >= 2 })
-	for i := 2; i <= 4; i++ {
+	hs.until("connected", func(m *Model) bool { return step(m, "connect").State == StepDone && m.transcript.Len() >= 2 })
+	for _, id := range []string{"ehlo", "mail", "rcpt"} {
 		hs.press("enter")
-		step := i
-		hs.until(fmt.Sprintf("step %d finished", i), func(m *Model) bool {
-			s := m.wizard.Steps()[step].State
-			return (s == StepDone || s == StepFailed) && m.inflight == noStep
-		})
+		hs.until(id+" finished", stepEnded(id))
 	}
 	// Let the transcript catch up with the last reply.
 	hs.until("transcript caught up", func(m *Model) bool { return m.transcript.Len() == m.store.Len() })
@@ -43,12 +39,14 @@ func runToRCPT(t *testing.T, w, h int) (*harness, *fakeBackend) {
 func TestGuidedFlow(t *testing.T) {
 	hs, be := runToRCPT(t, 80, 24)
 	m := hs.m
-	steps := m.wizard.Steps()
-	want := []StepState{StepDone, StepDone, StepDone, StepDone, StepFailed, StepPending}
-	for i, s := range steps {
-		if s.State != want[i] {
-			t.Errorf("step %s state = %v, want %v", s.ID, s.State, want[i])
+	want := map[string]StepState{"mx": StepDone, "connect": StepDone, "ehlo": StepDone, "mail": StepDone, "rcpt": StepFailed, "data": StepPending, "quit": StepPending}
+	for id, w := range want {
+		if s := step(m, id); s.State != w {
+			t.Errorf("step %s state = %v, want %v", id, s.State, w)
 		}
+	}
+	if s := step(m, "starttls"); s.State != -1 {
+		t.Errorf("STARTTLS is listed (%v) although the server did not offer it", s.State)
 	}
 	if m.wizard.Current() != 4 {
 		t.Errorf("current step = %d, want 4 (the failed RCPT)", m.wizard.Current())
@@ -85,7 +83,7 @@ func TestGuidedFlow(t *testing.T) {
 func TestQuitClosesSession(t *testing.T) {
 	quitCalled := false
 	be := newFakeBackend()
-	m := New(Options{Backend: be, Params: Params{Server: "127.0.0.1:2525"}, OnQuit: func() { quitCalled = true }})
+	m := New(Options{Backend: be, Params: Params{Server: "127.0.0.1:2525", Protocol: "smtp"}, OnQuit: func() { quitCalled = true }})
 	hs := newHarness(t, m, 80, 24)
 	hs.press("r") // reconnect = connect to --server
 	hs.until("connected", func(m *Model) bool { return m.sess != nil })
@@ -126,15 +124,17 @@ func TestCancelStep(t *testing.T) {
 	p.Server = "127.0.0.1:25"
 	m := newTestModel(be, p)
 	hs := newHarness(t, m, 80, 24)
-	m.wizard.Restart(1)
+	if s := step(m, "mx"); s.State != StepSkipped {
+		t.Fatalf("with --server the MX step is %v, want skipped", s.State)
+	}
 	hs.press("enter")
-	hs.until("connected", func(m *Model) bool { return m.wizard.Steps()[1].State == StepDone })
+	hs.until("connected", func(m *Model) bool { return step(m, "connect").State == StepDone })
 	hs.press("enter")
-	if m.wizard.Steps()[2].State != StepRunning {
-		t.Fatalf("EHLO state = %v, want running", m.wizard.Steps()[2].State)
+	if s := step(m, "ehlo"); s.State != StepRunning {
+		t.Fatalf("EHLO state = %v, want running", s.State)
 	}
 	hs.press("esc")
-	if s := m.wizard.Steps()[2]; s.State != StepPending || s.Result != "cancelled" {
+	if s := step(m, "ehlo"); s.State != StepPending || s.Result != "cancelled" {
 		t.Fatalf("after esc: %+v", s)
 	}
 	if m.inflight != noStep {
@@ -143,7 +143,7 @@ func TestCancelStep(t *testing.T) {
 	// The cancelled Send returns ctx.Err(); its reply must not touch
 	// the wizard.
 	hs.until("cancelled reply delivered", func(m *Model) bool { return len(hs.msgs) == 0 })
-	if m.wizard.Steps()[2].State != StepPending {
+	if step(m, "ehlo").State != StepPending {
 		t.Fatal("a cancelled step's late reply changed its state")
 	}
 }
@@ -154,13 +154,12 @@ func TestPracticeModeTypedCommand(t *testing.T) {
 	p.Server = "127.0.0.1:25"
 	m := newTestModel(be, p)
 	hs := newHarness(t, m, 100, 30)
-	m.wizard.Restart(1)
 	hs.press("m") // practice
 	if m.wizard.Mode() != ModePractice || !m.wizard.Typing() {
 		t.Fatalf("mode %v typing %v", m.wizard.Mode(), m.wizard.Typing())
 	}
 	hs.press("enter") // empty prompt runs the connect step
-	hs.until("connected", func(m *Model) bool { return m.wizard.Steps()[1].State == StepDone })
+	hs.until("connected", func(m *Model) bool { return step(m, "connect").State == StepDone })
 	hs.typeText("eh")
 	hs.press("ctrl+space")
 	if got := m.wizard.input.Value(); got != "EHLO " {
@@ -168,7 +167,7 @@ func TestPracticeModeTypedCommand(t *testing.T) {
 	}
 	hs.typeText("me.example")
 	hs.press("enter")
-	hs.until("EHLO done", func(m *Model) bool { return m.wizard.Steps()[2].State == StepDone })
+	hs.until("EHLO done", func(m *Model) bool { return step(m, "ehlo").State == StepDone })
 	if be.sessions[0].sent[0] != "EHLO me.example" {
 		t.Errorf("sent %q, want what was typed", be.sessions[0].sent[0])
 	}
@@ -250,7 +249,7 @@ func TestExportDialog(t *testing.T) {
 	p := testParams()
 	p.Server = "127.0.0.1:25"
 	m := New(Options{Backend: be, Params: p, Now: func() time.Time { return time.Date(2025, 3, 4, 10, 5, 6, 0, time.UTC) },
-		Export: func(path, format string, es []transcript.Entry) error {
+		Export: func(path, format string, _ transcript.Meta, es []transcript.Entry) error {
 			gotPath, gotFormat, gotN = path, format, len(es)
 			return os.WriteFile(path, []byte("x"), 0o600)
 		}})

@@ -3,15 +3,18 @@ package tui
 import (
 	"context"
 
+	"github.com/mailflow/mailflow/diag/checklist"
 	"github.com/mailflow/mailflow/session/transcript"
 )
 
-// Backend is everything the interface needs from the rest of mailflow.
-// The real implementation (wired in cmd/mailflow) adapts diag/mx,
-// diag/replycode, diag/checklist, diag/wizard and the session clients;
-// tests use a fake. Every method that does I/O takes a context and is only
-// ever called from inside a tea.Cmd body, never from Update. Explain,
-// Checklist and Procedure must be pure and quick: Update calls them.
+// Backend is everything the interface needs from the rest of mailflow
+// that does I/O or needs the session layer. The real implementation
+// (cmd/mailflow/backend.go) adapts diag/mx, diag/replycode,
+// diag/checklist and the session clients; tests use a fake. The
+// procedure itself is not here: the model drives a diag/wizard.Machine,
+// which is pure logic. Every method that does I/O takes a context and is
+// only ever called from inside a tea.Cmd body, never from Update. Explain
+// and Checklist must be pure and quick: Update calls them.
 type Backend interface {
 	// LookupMX resolves domain's mail servers and calls emit for each
 	// piece of the picture as it arrives (a row, an updated row, a
@@ -26,9 +29,6 @@ type Backend interface {
 	// Checklist returns the possible reasons for a failure at a step,
 	// evaluated against the evidence.
 	Checklist(ev Evidence) []ChecklistItem
-	// Procedure returns the wizard's steps for p.Protocol, with the
-	// lines to send already filled in from p.
-	Procedure(p Params) []WizardStep
 }
 
 // Session is one open conversation with a server.
@@ -38,12 +38,14 @@ type Session interface {
 	Transcript() *transcript.Store
 	// Greeting returns the server's greeting, read by Connect.
 	Greeting() transcript.Reply
-	// Send writes lines (one command, or a message body ending in ".")
-	// and returns the one reply that follows them.
+	// Send writes lines and returns the reply to the last one. Inside
+	// SMTP DATA the message lines get no reply (the zero Reply comes
+	// back) until the line ".". A negative reply is a Reply, not an
+	// error; errors are transport or input failures.
 	Send(ctx context.Context, lines ...string) (transcript.Reply, error)
-	// StartTLS performs the TLS handshake after the server accepted
+	// StartTLS completes the TLS upgrade after the server accepted
 	// STARTTLS (SMTP, IMAP) or STLS (POP3); the command itself goes
-	// through Send.
+	// through Send. It returns the handshake's error, if any.
 	StartTLS(ctx context.Context) error
 	// Close ends the session; it must return promptly.
 	Close() error
@@ -62,9 +64,13 @@ type Params struct {
 	Domain   string
 	Server   string // host:port given with --server, if any
 	Protocol string
-	From, To string
+	From, To string // To defaults to postmaster@Domain
 	HELO     string
-	TLS      string
+	TLS      string // "starttls" (default), "implicit" or "none"
+	User     string // login name for AUTH (SMTP), POP3 and IMAP
+	Auth     bool   // run AUTH LOGIN in the SMTP procedure
+	Subject  string // test message subject; a default is used when empty
+	Body     string // test message body; a default is used when empty
 }
 
 // Evidence is what the checklist is evaluated against.
@@ -73,8 +79,13 @@ type Evidence struct {
 	Step     string // checklist step, such as "rcpt"
 	Command  string // the command line sent, redacted when secret
 	Reply    *transcript.Reply
-	Err      string // a transport error, if there was no reply
-	TLS      bool   // the session was inside TLS
+	Err      error  // a transport error, if any (classified by the backend)
+	Target   Target // where the session went
+	// Facts is what the wizard learnt so far (capabilities, TLS and
+	// login state, HELO name); the backend adds what only the session
+	// layer can tell (the kind of a connect failure, the TLS reason,
+	// the explainer's category).
+	Facts checklist.Evidence
 }
 
 // MXEvent is one update of the MX picture.
@@ -84,6 +95,9 @@ type MXEvent struct {
 	// Problem, when set, is shown above the table ("null MX", "no MX:
 	// falling back to A").
 	Problem string
+	// NullMX reports that the domain publishes "MX 0 ." (RFC 7505): it
+	// accepts no mail, and there are no rows.
+	NullMX bool
 }
 
 // Verdict grades a check shown in the MX table.
@@ -167,18 +181,20 @@ const (
 	StepSkipped
 )
 
-// WizardStep is one step of the procedure.
+// WizardStep is one row of the wizard pane: a step of the
+// diag/wizard procedure with where it stands. The model rebuilds the rows
+// from its wizard.Machine after every change; the pane only draws them.
 type WizardStep struct {
-	ID        string
-	Title     string
-	Action    StepAction
-	Verb      string   // the command verb practice mode expects
-	Send      []string // lines to send (already filled in)
-	Secret    bool     // Send carries a credential: never shown
-	Expect    []string // reply codes that mean success; empty: any OK reply
-	Why       string
-	Success   string
-	Checklist string // checklist step to evaluate when this step fails
-	State     StepState
-	Result    string // short outcome, e.g. "250 2.1.0 ok"
+	ID      string
+	Title   string // short label for the step list
+	Long    string // the procedure's own title, shown under the list
+	Action  StepAction
+	Verb    string   // the command verb practice mode expects
+	Send    []string // what will be sent, as displayed (secrets masked)
+	Secret  bool     // the line carries a credential: typed at a prompt
+	Why     string
+	Success string
+	Warning string // a caution from the wizard, shown before sending
+	State   StepState
+	Result  string // short outcome, e.g. "250 2.1.0 ok"
 }

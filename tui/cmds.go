@@ -16,13 +16,15 @@ import (
 // *Model: the Cmd body runs on its own goroutine while Update keeps
 // mutating the model (see bubbles#784).
 
-// waitTranscript waits for entries after seq in st and delivers them as
-// one transcriptMsg. The root re-arms it after each message until the
-// store is closed.
+// waitTranscript waits for entries after seq in st and delivers the
+// store's whole entry slice as one transcriptMsg: Since(0) shares memory
+// with the store and covers only entries that never change, so the pane
+// holds it instead of a copy. The root re-arms it after each message
+// until the store is closed.
 func waitTranscript(ctx context.Context, sid int, st *transcript.Store, after int) tea.Cmd {
 	return func() tea.Msg {
-		es, closed, err := st.WaitSince(ctx, after)
-		return transcriptMsg{sid: sid, entries: es, closed: closed, err: err}
+		_, closed, err := st.WaitSince(ctx, after)
+		return transcriptMsg{sid: sid, entries: st.Since(0), closed: closed, err: err}
 	}
 }
 
@@ -34,9 +36,15 @@ func connect(ctx context.Context, b Backend, sid int, t Target) tea.Cmd {
 	}
 }
 
-// send sends lines on s and delivers the reply.
-func send(ctx context.Context, s Session, sid, step int, command string, lines []string) tea.Cmd {
+// sendLines sends lines on s and delivers the reply. secret, when set,
+// is a password in lines: it is registered with the session's transcript
+// (which then redacts it wherever it shows up) and forgotten with the
+// closure; the model never keeps it.
+func sendLines(ctx context.Context, s Session, sid, step int, command string, lines []string, secret string) tea.Cmd {
 	return func() tea.Msg {
+		if secret != "" {
+			s.Transcript().AddSecret(secret)
+		}
 		r, err := s.Send(ctx, lines...)
 		return replyMsg{sid: sid, step: step, command: command, reply: r, err: err}
 	}
@@ -135,11 +143,16 @@ func checkExists(path string) tea.Cmd {
 }
 
 // export writes entries through fn.
-func export(fn func(path, format string, entries []transcript.Entry) error, path, format string, entries []transcript.Entry) tea.Cmd {
+func export(fn func(path, format string, meta transcript.Meta, entries []transcript.Entry) error, path, format string, meta transcript.Meta, entries []transcript.Entry) tea.Cmd {
 	return func() tea.Msg {
 		if fn == nil {
 			return exportedMsg{path: path, err: errors.New("tui: export is not wired")}
 		}
-		return exportedMsg{path: path, err: fn(path, format, entries)}
+		return exportedMsg{path: path, err: fn(path, format, meta, entries)}
 	}
+}
+
+// switchScenario asks the lab to inject another fault.
+func switchScenario(fn func(string) error, name string) tea.Cmd {
+	return func() tea.Msg { return scenarioMsg{name: name, err: fn(name)} }
 }

@@ -50,7 +50,7 @@ func newFakeBackend() *fakeBackend {
 		},
 		greeting: []string{"220 mx1.example.net ESMTP ready"},
 		replies: map[string][]string{
-			"EHLO": {"250-mx1.example.net", "250-PIPELINING", "250-STARTTLS", "250 SIZE 10240000"},
+			"EHLO": {"250-mx1.example.net", "250-PIPELINING", "250 SIZE 10240000"},
 			"MAIL": {"250 2.1.0 Sender ok"},
 			"RCPT": {"550 5.1.1 <nobody@example.net>: Recipient address rejected: User unknown"},
 			"QUIT": {"221 2.0.0 Bye"},
@@ -110,15 +110,33 @@ func (b *fakeBackend) Checklist(ev Evidence) []ChecklistItem {
 	}
 }
 
-func (b *fakeBackend) Procedure(p Params) []WizardStep {
-	return []WizardStep{
-		{ID: "mx", Title: "Look up MX", Action: ActionLookupMX, Why: "Mail goes to the MX hosts.", Checklist: "connect"},
-		{ID: "connect", Title: "Connect", Action: ActionConnect, Expect: []string{"220"}, Why: "Port 25.", Checklist: "banner"},
-		{ID: "ehlo", Title: "EHLO", Action: ActionSend, Verb: "EHLO", Send: []string{"EHLO " + p.HELO}, Expect: []string{"250"}, Why: "Say hello.", Success: "250 and extensions.", Checklist: "ehlo"},
-		{ID: "mail", Title: "MAIL FROM", Action: ActionSend, Verb: "MAIL", Send: []string{"MAIL FROM:<" + p.From + ">"}, Expect: []string{"250"}, Why: "Sender.", Checklist: "mail"},
-		{ID: "rcpt", Title: "RCPT TO", Action: ActionSend, Verb: "RCPT", Send: []string{"RCPT TO:<" + p.To + ">"}, Expect: []string{"250", "251"}, Why: "Recipient.", Checklist: "rcpt"},
-		{ID: "quit", Title: "QUIT", Action: ActionSend, Verb: "QUIT", Send: []string{"QUIT"}, Expect: []string{"221"}, Why: "Bye.", Checklist: "quit"},
+// step returns the wizard row with the given step id.
+func step(m *Model, id string) WizardStep {
+	for _, s := range m.wizard.Steps() {
+		if s.ID == id {
+			return s
+		}
 	}
+	return WizardStep{ID: id, State: -1}
+}
+
+// stepEnded reports whether step id finished (done or failed) and
+// nothing is in flight.
+func stepEnded(id string) func(*Model) bool {
+	return func(m *Model) bool {
+		s := step(m, id).State
+		return (s == StepDone || s == StepFailed) && m.inflight == noStep
+	}
+}
+
+// Append adds entries to the pane the way a growing store would: the
+// pane then holds the longer slice. Tests and benchmarks use it to feed
+// a pane without a store.
+func (p *transcriptPane) Append(es []transcript.Entry) {
+	if len(es) == 0 {
+		return
+	}
+	p.SetEntries(append(p.entries[:len(p.entries):len(p.entries)], es...))
 }
 
 type fakeSession struct {

@@ -26,9 +26,12 @@ func (m *Model) ShortHelp() []key.Binding {
 func (m *Model) FullHelp() [][]key.Binding {
 	g := m.keys.Global
 	out := m.panes()[m.focus].FullHelp()
-	return append(out,
-		[]key.Binding{g.Run, g.Cancel, g.NextPane, g.PrevPane, g.Search, g.Help},
-		[]key.Binding{g.Export, g.Copy, g.CopyAll, g.Mode, g.Reconnect, g.Mouse, g.Quit},
+	steps := []key.Binding{g.Run, g.Cancel, g.Skip, g.GoQuit, g.Reconnect, g.Mode}
+	if m.hasScenarios() {
+		steps = append(steps, g.Scenario)
+	}
+	return append(out, steps,
+		[]key.Binding{g.NextPane, g.PrevPane, g.Search, g.Export, g.Copy, g.CopyAll, g.Mouse, g.Help, g.Quit},
 	)
 }
 
@@ -69,6 +72,8 @@ func (m *Model) render() string {
 	switch {
 	case m.dialog != nil:
 		rows = append(rows, m.dialog.View(m.st, l.W, body.H)...)
+	case m.picker != nil:
+		rows = append(rows, m.pickerView(l.W, body.H)...)
 	case m.showHelp:
 		rows = append(rows, fitLines(splitLines(m.help.FullHelpView(m.FullHelp())), l.W, body.H)...)
 	case l.Mode == ModeTabs:
@@ -150,6 +155,9 @@ func (m *Model) header() string {
 	p := m.opts.Params
 	ps := transcript.PrintableString
 	left := "mailflow"
+	if m.scenario != "" {
+		left += " lab[" + ps(m.scenario) + "]"
+	}
 	if p.Domain != "" {
 		left += "  " + ps(p.Domain)
 	}

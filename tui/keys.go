@@ -16,7 +16,7 @@ type KeyMap struct {
 // focused, in which case printable keys type into it).
 type GlobalKeys struct {
 	Quit, Help, NextPane, PrevPane, Run, Cancel, Search, Export,
-	Copy, CopyAll, Mode, Reconnect, Mouse key.Binding
+	Copy, CopyAll, Mode, Reconnect, Mouse, Skip, GoQuit, Scenario key.Binding
 }
 
 // TranscriptKeys move the transcript selection and search it.
@@ -61,6 +61,9 @@ func DefaultKeyMap() KeyMap {
 			Mode:      b([]string{"m"}, "m", "wizard mode"),
 			Reconnect: b([]string{"r"}, "r", "reconnect"),
 			Mouse:     b([]string{"M"}, "M", "mouse on/off"),
+			Skip:      b([]string{">"}, ">", "skip step"),
+			GoQuit:    b([]string{"X"}, "X", "jump to QUIT"),
+			Scenario:  b([]string{"S"}, "S", "lab scenario"),
 		},
 		Transcript: TranscriptKeys{
 			Up:         b([]string{"k", "up"}, "↑/k", "up"),

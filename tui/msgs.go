@@ -4,9 +4,10 @@ import (
 	"github.com/mailflow/mailflow/session/transcript"
 )
 
-// transcriptMsg carries the entries a session appended since the last one
-// (one burst, coalesced by Store.WaitSince). Messages whose sid is not the
-// current session's are stale and ignored.
+// transcriptMsg carries the session store's entries after a wake-up (one
+// burst, coalesced by Store.WaitSince): the store's own slice, not a
+// copy. Messages whose sid is not the current session's are stale and
+// ignored.
 type transcriptMsg struct {
 	sid     int
 	entries []transcript.Entry
@@ -67,3 +68,9 @@ type exportedMsg struct {
 
 // closedMsg reports that a session was closed.
 type closedMsg struct{ sid int }
+
+// scenarioMsg reports the end of a lab scenario switch.
+type scenarioMsg struct {
+	name string
+	err  error
+}

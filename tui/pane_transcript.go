@@ -35,6 +35,9 @@ type transcriptPane struct {
 	st   Styles
 	w, h int
 
+	// entries is the session store's own slice (Store.Since(0)): it
+	// shares memory with the store and never changes, so the pane keeps
+	// no copy of the conversation.
 	entries []transcript.Entry
 
 	cache  map[int][]string
@@ -92,7 +95,7 @@ func (p *transcriptPane) invalidate() {
 
 // Reset forgets every entry (a new session starts).
 func (p *transcriptPane) Reset() {
-	p.entries = p.entries[:0]
+	p.entries = nil
 	p.invalidate()
 	p.sel, p.top, p.topOff, p.follow = -1, 0, 0, true
 	p.refresh()
@@ -112,13 +115,20 @@ func (p *transcriptPane) LastSeq() int {
 // Entries returns the entries held (shared; do not modify).
 func (p *transcriptPane) Entries() []transcript.Entry { return p.entries }
 
-// Append adds a burst of entries. It costs O(len(es)) plus one frame.
-func (p *transcriptPane) Append(es []transcript.Entry) {
-	if len(es) == 0 {
+// SetEntries shows es, the store's entries so far (Store.Since(0)). The
+// pane holds the slice itself: entries are never modified and a longer
+// slice from the same store starts with the same entries, so the
+// rendered-line cache (keyed by index) stays valid. It costs one frame.
+func (p *transcriptPane) SetEntries(es []transcript.Entry) {
+	if len(es) == len(p.entries) {
 		return
 	}
-	p.entries = append(p.entries, es...)
-	if p.sel < 0 {
+	if len(es) < len(p.entries) { // another store: start over
+		p.invalidate()
+		p.sel, p.top, p.topOff = -1, 0, 0
+	}
+	p.entries = es
+	if p.sel < 0 && len(es) > 0 {
 		p.sel = 0
 	}
 	p.refresh()

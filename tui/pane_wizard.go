@@ -64,6 +64,10 @@ type wizardPane struct {
 	hint     string
 	lastCode string
 	running  bool
+	secret   bool // the prompt asks for a password
+	progress string
+	verdict  string
+	summary  []string
 }
 
 func newWizardPane(keys WizardKeys, st Styles) *wizardPane {
@@ -84,21 +88,28 @@ func (p *wizardPane) SetSize(w, h int) {
 
 func (p *wizardPane) SetStyles(st Styles) { p.st = st }
 
-// SetSteps loads a procedure.
-func (p *wizardPane) SetSteps(protocol string, steps []WizardStep) {
+// SetRows replaces the step rows (rebuilt from the wizard machine) and
+// the index of the current one (len(rows) when the run is over).
+func (p *wizardPane) SetRows(protocol string, rows []WizardStep, cur int) {
 	p.protocol = protocol
-	p.steps = append([]WizardStep(nil), steps...)
-	p.cur = 0
+	p.steps = rows
+	p.cur = max(0, min(cur, len(rows)))
 }
 
-// Steps returns the steps with their states.
+// SetInfo sets the progress shown in the title ("5/12"), the latest
+// verdict's reason and the evaluate step's summary.
+func (p *wizardPane) SetInfo(progress, verdict string, summary []string) {
+	p.progress, p.verdict, p.summary = progress, verdict, summary
+}
+
+// Steps returns the rows.
 func (p *wizardPane) Steps() []WizardStep { return p.steps }
 
-// Current returns the index of the current step (len(steps) when the
+// Current returns the index of the current row (len(rows) when the
 // procedure is finished).
 func (p *wizardPane) Current() int { return p.cur }
 
-// CurrentStep returns the current step.
+// CurrentStep returns the current row.
 func (p *wizardPane) CurrentStep() (WizardStep, bool) {
 	if p.cur < 0 || p.cur >= len(p.steps) {
 		return WizardStep{}, false
@@ -112,6 +123,7 @@ func (p *wizardPane) Mode() WizardMode { return p.mode }
 // CycleMode switches guided → practice → raw → guided. It returns the
 // focus command for the prompt when the new mode has one.
 func (p *wizardPane) CycleMode() tea.Cmd {
+	p.endSecret()
 	p.mode = (p.mode + 1) % 3
 	p.hint = ""
 	if p.mode == ModeGuided {
@@ -122,10 +134,14 @@ func (p *wizardPane) CycleMode() tea.Cmd {
 }
 
 // Typing reports whether keys go to the prompt.
-func (p *wizardPane) Typing() bool { return p.mode != ModeGuided && p.input.Focused() }
+func (p *wizardPane) Typing() bool { return (p.mode != ModeGuided || p.secret) && p.input.Focused() }
 
-// Blur leaves the prompt so global keys work again.
-func (p *wizardPane) Blur() { p.input.Blur() }
+// Blur leaves the prompt so global keys work again; a password prompt
+// is abandoned.
+func (p *wizardPane) Blur() {
+	p.endSecret()
+	p.input.Blur()
+}
 
 // Focus returns to the prompt.
 func (p *wizardPane) Focus() tea.Cmd {
@@ -135,47 +151,38 @@ func (p *wizardPane) Focus() tea.Cmd {
 	return p.input.Focus()
 }
 
-// SetRunning marks the current step as in flight (or not).
-func (p *wizardPane) SetRunning(i int, running bool) {
-	p.running = running
-	if i >= 0 && i < len(p.steps) && running {
-		p.steps[i].State = StepRunning
-	}
+// AskSecret turns the prompt into a password prompt: what is typed is
+// masked, kept out of the history, and handed back once by Submit.
+func (p *wizardPane) AskSecret(label string) tea.Cmd {
+	p.secret = true
+	p.input.SetValue("")
+	p.input.EchoMode = textinput.EchoPassword
+	p.input.Prompt = label + ": "
+	p.input.Placeholder = ""
+	p.hint = "the password is sent once and never recorded (esc cancels)"
+	return p.input.Focus()
 }
 
-// Finish records the outcome of step i and advances past it on success.
-func (p *wizardPane) Finish(i int, ok bool, result string) {
-	p.running = false
-	if i < 0 || i >= len(p.steps) {
+// AskingSecret reports whether the prompt is a password prompt.
+func (p *wizardPane) AskingSecret() bool { return p.secret }
+
+func (p *wizardPane) endSecret() {
+	if !p.secret {
 		return
 	}
-	p.steps[i].Result = result
-	if ok {
-		p.steps[i].State = StepDone
-		if i == p.cur {
-			p.cur++
-		}
-		return
-	}
-	p.steps[i].State = StepFailed
-}
-
-// Cancel marks a step in flight as pending again.
-func (p *wizardPane) Cancel(i int) {
-	p.running = false
-	if i >= 0 && i < len(p.steps) && p.steps[i].State == StepRunning {
-		p.steps[i].State = StepPending
-		p.steps[i].Result = "cancelled"
+	p.secret = false
+	p.input.SetValue("")
+	p.input.EchoMode = textinput.EchoNormal
+	p.input.Prompt = "> "
+	p.input.Placeholder = "type a command"
+	p.hint = ""
+	if p.mode == ModeGuided {
+		p.input.Blur()
 	}
 }
 
-// Restart sets every step back to pending, for a reconnect.
-func (p *wizardPane) Restart(from int) {
-	for i := max(0, from); i < len(p.steps); i++ {
-		p.steps[i].State, p.steps[i].Result = StepPending, ""
-	}
-	p.cur = max(0, min(from, len(p.steps)))
-}
+// SetRunning marks whether a step is in flight.
+func (p *wizardPane) SetRunning(running bool) { p.running = running }
 
 // SetLastCode tells the prompt which reply came last, so it can offer
 // the AUTH LOGIN base64 helper after a 334 challenge (RFC 4954 §4).
@@ -189,9 +196,14 @@ func (p *wizardPane) SetLastCode(code string) {
 }
 
 // Submit takes the typed line, stores it in the history and clears the
-// prompt.
+// prompt. A password (see AskSecret) is returned once and forgotten: it
+// never enters the history.
 func (p *wizardPane) Submit() (string, bool) {
 	v := p.input.Value()
+	if p.secret {
+		p.endSecret()
+		return v, v != ""
+	}
 	if strings.TrimSpace(v) == "" {
 		return "", false
 	}
@@ -216,7 +228,7 @@ func (p *wizardPane) Update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	}
-	if k, ok := msg.(tea.KeyPressMsg); ok {
+	if k, ok := msg.(tea.KeyPressMsg); ok && !p.secret {
 		switch {
 		case key.Matches(k, p.keys.HistoryPrev):
 			p.browse(-1)
@@ -313,7 +325,13 @@ func (p *wizardPane) stepGlyph(s StepState) (string, lipgloss.Style) {
 }
 
 // Title returns the pane title with the mode.
-func (p *wizardPane) Title() string { return "Wizard [" + p.mode.String() + "]" }
+func (p *wizardPane) Title() string {
+	t := "Wizard [" + p.mode.String() + "]"
+	if p.progress != "" {
+		t += " " + p.progress
+	}
+	return t
+}
 
 // View draws the step list, the current step's details and the prompt.
 func (p *wizardPane) View() string {
@@ -322,21 +340,30 @@ func (p *wizardPane) View() string {
 	}
 	st := p.st
 	var bottom []string
-	if p.mode != ModeGuided {
+	if p.mode != ModeGuided || p.secret {
 		bottom = append(bottom, p.input.View())
 		if p.hint != "" {
 			bottom = append(bottom, st.Text.Dim.Render(transcript.PrintableString(p.hint)))
 		}
 	}
 	var detail []string
-	if s, ok := p.CurrentStep(); ok {
+	if p.verdict != "" {
+		detail = append(detail, para(st, "result:", p.verdict, p.w)...)
+	}
+	if s, ok := p.CurrentStep(); ok && s.Action != ActionEvaluate {
 		switch {
 		case s.Secret:
-			detail = append(detail, para(st, "will send:", "(a credential, not shown)", p.w)...)
+			detail = append(detail, para(st, "will send:", "(a credential, typed at a prompt, never shown)", p.w)...)
 		case len(s.Send) == 1:
 			detail = append(detail, para(st, "will send:", s.Send[0], p.w)...)
 		case len(s.Send) > 1:
 			detail = append(detail, para(st, "will send:", fmt.Sprintf("%s (+%d lines)", s.Send[0], len(s.Send)-1), p.w)...)
+		}
+		if s.Warning != "" {
+			detail = append(detail, para(st, "caution:", s.Warning, p.w)...)
+		}
+		if s.Long != "" {
+			detail = append(detail, para(st, "step:", s.Long, p.w)...)
 		}
 		detail = append(detail, para(st, "why:", s.Why, p.w)...)
 		if s.Success != "" {
@@ -344,21 +371,22 @@ func (p *wizardPane) View() string {
 		}
 	} else if len(p.steps) > 0 {
 		detail = append(detail, st.Text.Good.Render("procedure finished"))
+		for _, l := range p.summary {
+			detail = append(detail, wrapPlain(l, p.w)...)
+		}
 	}
 	// The list gets at least a third of the pane; details fill the rest
 	// and are cut, not the list.
 	listH := p.h - len(bottom)
-	minList := min(len(p.steps), max(3, p.h/3))
+	minList := min(len(p.steps), max(3, p.h/2))
 	detailH := max(0, min(len(detail), listH-minList))
 	listH -= detailH
 	var list []string
 	if len(p.steps) == 0 {
 		list = append(list, st.Text.Dim.Render("no procedure loaded"))
 	}
-	start := 0
-	if listH > 0 && p.cur >= listH {
-		start = p.cur - listH + 1
-	}
+	// Keep the current step in the middle, so what comes next shows.
+	start := max(0, min(p.cur-(listH-1)/2, len(p.steps)-listH))
 	for i := start; i < len(p.steps) && len(list) < listH; i++ {
 		s := p.steps[i]
 		g, gs := p.stepGlyph(s.State)

@@ -35,7 +35,7 @@ func TestProgramFlow(t *testing.T) {
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 	final := tm.FinalModel(t).(*Model)
-	if s := final.wizard.Steps()[4]; s.State != StepFailed {
+	if s := step(final, "rcpt"); s.State != StepFailed {
 		t.Errorf("RCPT state = %v, want failed", s.State)
 	}
 	if !be.sessions[0].isClosed() {
