@@ -65,9 +65,10 @@ func (p *Peer) Send(lines ...string) {
 }
 
 // Write writes s as it is: a partial line, a line with a bare LF, a
-// literal.
-func (p *Peer) Write(s string) {
-	p.conn.Write([]byte(s))
+// literal. The error tells a script that floods the client when to stop.
+func (p *Peer) Write(s string) error {
+	_, err := io.WriteString(p.conn, s)
+	return err
 }
 
 // Read returns the next line from the client without its ending, or ""

@@ -1,13 +1,12 @@
 package imap
 
 import (
-	"bufio"
 	"context"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/mailflow/mailflow/internal/peertest"
 	"github.com/mailflow/mailflow/session/wire"
 )
 
@@ -16,40 +15,17 @@ import (
 // loopback peer.
 func BenchmarkFetchLiteral(b *testing.B) {
 	msg := strings.Repeat(strings.Repeat("x", 62)+"\r\n", 16384)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	serve := func(c net.Conn) {
-		defer c.Close()
-		c.Write([]byte("* OK ready\r\n"))
-		r := bufio.NewReader(c)
-		for {
-			l, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			tag, _, _ := strings.Cut(l, " ")
-			c.Write([]byte("* 1 FETCH (BODY[] {" + strconv.Itoa(len(msg)) + "}\r\n" + msg + ")\r\n" + tag + " OK done\r\n"))
-		}
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serve(c)
-		}
-	}()
+	addr := peertest.Respond(b, "* OK ready\r\n", func(l string) string {
+		tag, _, _ := strings.Cut(l, " ")
+		return "* 1 FETCH (BODY[] {" + strconv.Itoa(len(msg)) + "}\r\n" + msg + ")\r\n" + tag + " OK done\r\n"
+	})
 	ctx := context.Background()
 	b.SetBytes(int64(len(msg)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		// A fresh connection and transcript each time: one message,
 		// as a user fetches it.
-		c, err := Dial(ctx, ln.Addr().String(), wire.Options{})
+		c, err := Dial(ctx, addr, wire.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

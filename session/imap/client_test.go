@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailflow/mailflow/internal/peertest"
+	"github.com/mailflow/mailflow/internal/transcripttest"
 	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
 )
@@ -20,57 +22,32 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// mustNotLeak fails when a secret appears anywhere in the transcript.
-func mustNotLeak(t *testing.T, ts *transcript.Store, secrets ...string) {
-	t.Helper()
-	for _, e := range ts.Entries() {
-		hay := string(e.Raw) + "\x00" + e.Annotation
-		if e.Reply != nil {
-			hay += "\x00" + strings.Join(e.Reply.Lines, "\x00")
-		}
-		for _, s := range secrets {
-			if strings.Contains(hay, s) {
-				t.Errorf("transcript entry %d %q / %q holds the secret %q", e.Seq, e.Raw, e.Annotation, s)
-			}
-		}
-	}
-}
-
-func find(ts *transcript.Store, raw string) (transcript.Entry, bool) {
-	for _, e := range ts.Entries() {
-		if string(e.Raw) == raw {
-			return e, true
-		}
-	}
-	return transcript.Entry{}, false
-}
-
 const greeting = "* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ STARTTLS AUTH=PLAIN] Dovecot ready."
 
 func TestSession(t *testing.T) {
 	msg := "Subject: hi\r\n\r\nline one\r\n"
-	addr, p := startPeer(t, func(p *peer) {
-		p.send(greeting)
-		p.expect("a001 CAPABILITY")
-		p.send("* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID", "a001 OK Pre-login capabilities listed, post-login capabilities have more.")
-		p.expect(`a002 LOGIN kate "s3cret pass"`)
-		p.send("a002 OK [CAPABILITY IMAP4rev1 MOVE IDLE] Logged in")
-		p.expect(`a003 LIST "" *`)
-		p.send(`* LIST (\HasNoChildren) "." INBOX`, `* LIST (\HasNoChildren \Sent) "." {9}`, "Sent Mail", "a003 OK List completed (0.001 + 0.000 secs).")
-		p.expect("a004 SELECT INBOX")
-		p.send(`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft)`,
+	addr, p := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send(greeting)
+		p.Expect("a001 CAPABILITY")
+		p.Send("* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN ID", "a001 OK Pre-login capabilities listed, post-login capabilities have more.")
+		p.Expect(`a002 LOGIN kate "s3cret pass"`)
+		p.Send("a002 OK [CAPABILITY IMAP4rev1 MOVE IDLE] Logged in")
+		p.Expect(`a003 LIST "" *`)
+		p.Send(`* LIST (\HasNoChildren) "." INBOX`, `* LIST (\HasNoChildren \Sent) "." {9}`, "Sent Mail", "a003 OK List completed (0.001 + 0.000 secs).")
+		p.Expect("a004 SELECT INBOX")
+		p.Send(`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft)`,
 			`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted.`,
 			"* 2 EXISTS", "* 0 RECENT", "* OK [UIDVALIDITY 1700000000] UIDs valid", "* OK [UIDNEXT 3] Predicted next UID",
 			"a004 OK [READ-WRITE] Select completed (0.001 + 0.000 secs).")
-		p.expect("a005 SEARCH SUBJECT hi")
-		p.send("* SEARCH 2", "a005 OK Search completed")
-		p.expect("a006 FETCH 2 (UID BODY.PEEK[])")
-		p.c.Write([]byte("* 2 FETCH (UID 2 BODY[] {" + strconv.Itoa(len(msg)) + "}\r\n" + msg + ")\r\n"))
-		p.send("a006 OK Fetch completed.")
-		p.expect("a007 NOOP")
-		p.send("* 3 EXISTS", "a007 OK NOOP completed.")
-		p.expect("a008 LOGOUT")
-		p.send("* BYE Logging out", "a008 OK Logout completed.")
+		p.Expect("a005 SEARCH SUBJECT hi")
+		p.Send("* SEARCH 2", "a005 OK Search completed")
+		p.Expect("a006 FETCH 2 (UID BODY.PEEK[])")
+		p.Write("* 2 FETCH (UID 2 BODY[] {" + strconv.Itoa(len(msg)) + "}\r\n" + msg + ")\r\n")
+		p.Send("a006 OK Fetch completed.")
+		p.Expect("a007 NOOP")
+		p.Send("* 3 EXISTS", "a007 OK NOOP completed.")
+		p.Expect("a008 LOGOUT")
+		p.Send("* BYE Logging out", "a008 OK Logout completed.")
 	})
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
@@ -118,41 +95,32 @@ func TestSession(t *testing.T) {
 	if err := c.Logout(ctx); err != nil {
 		t.Fatal(err)
 	}
-	mustNotLeak(t, ts, "s3cret")
-	if e, ok := find(ts, "a002 LOGIN kate <redacted>"); !ok || !e.Redacted || e.Step != "login" {
+	transcripttest.NoSecrets(t, ts, "s3cret")
+	if e, ok := transcripttest.Find(ts, "a002 LOGIN kate <redacted>"); !ok || !e.Redacted || e.Step != "login" {
 		t.Errorf("LOGIN entry = %+v %v", e, ok)
 	}
-	if !containsLine(p.lines(), `a002 LOGIN kate "s3cret pass"`) {
-		t.Errorf("server did not get the quoted password: %q", p.lines())
+	if !p.Received(`a002 LOGIN kate "s3cret pass"`) {
+		t.Errorf("server did not get the quoted password: %q", p.Lines())
 	}
 	// The literal is recorded line by line, the first line annotated.
-	e, ok := find(ts, "Subject: hi")
+	e, ok := transcripttest.Find(ts, "Subject: hi")
 	if !ok || !strings.Contains(e.Annotation, "literal data") || e.Step != "fetch" {
 		t.Errorf("literal entry = %+v %v", e, ok)
 	}
-	if _, ok := find(ts, "line one"); !ok {
+	if _, ok := transcripttest.Find(ts, "line one"); !ok {
 		t.Error("literal body line not recorded")
 	}
 	// Tagged completions carry the parsed reply.
-	if e, _ := find(ts, "a004 OK [READ-WRITE] Select completed (0.001 + 0.000 secs)."); e.Reply == nil || e.Reply.Code != "OK" || e.Reply.RespCode != "READ-WRITE" || !e.Reply.OK {
+	if e, _ := transcripttest.Find(ts, "a004 OK [READ-WRITE] Select completed (0.001 + 0.000 secs)."); e.Reply == nil || e.Reply.Code != "OK" || e.Reply.RespCode != "READ-WRITE" || !e.Reply.OK {
 		t.Errorf("SELECT completion = %+v", e.Reply)
 	}
 }
 
-func containsLine(lines []string, want string) bool {
-	for _, l := range lines {
-		if l == want {
-			return true
-		}
-	}
-	return false
-}
-
 func TestLoginRefused(t *testing.T) {
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send(greeting)
-		p.expect(`a001 LOGIN kate "wrong"`) // a password is always quoted: a bare NIL would be read as nil
-		p.send("a001 NO [AUTHENTICATIONFAILED] Authentication failed.")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send(greeting)
+		p.Expect(`a001 LOGIN kate "wrong"`) // a password is always quoted: a bare NIL would be read as nil
+		p.Send("a001 NO [AUTHENTICATIONFAILED] Authentication failed.")
 	})
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
@@ -169,7 +137,7 @@ func TestLoginRefused(t *testing.T) {
 	if got := err.Error(); got != "imap: LOGIN refused: NO [AUTHENTICATIONFAILED] Authentication failed." {
 		t.Errorf("Error() = %q", got)
 	}
-	e, _ := find(ts, "a001 NO [AUTHENTICATIONFAILED] Authentication failed.")
+	e, _ := transcripttest.Find(ts, "a001 NO [AUTHENTICATIONFAILED] Authentication failed.")
 	if e.Reply == nil || e.Reply.OK || e.Annotation == "" {
 		t.Errorf("refusal entry = %+v", e)
 	}
@@ -190,7 +158,7 @@ func TestGreetings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
-			addr, _ := startPeer(t, func(p *peer) { p.send(tt.line) })
+			addr, _ := peertest.Start(t, func(p *peertest.Peer) { p.Send(tt.line) })
 			c, err := Dial(testCtx(t), addr, wire.Options{})
 			switch tt.status {
 			case "BYE":
@@ -218,12 +186,12 @@ func TestGreetings(t *testing.T) {
 func TestLoginLiterals(t *testing.T) {
 	pw := "pässwörd"
 	t.Run("synchronizing", func(t *testing.T) {
-		addr, p := startPeer(t, func(p *peer) {
-			p.send("* OK [CAPABILITY IMAP4rev1] ready")
-			p.expect("a001 LOGIN kate {10}")
-			p.send("+ Ready for literal data")
-			p.expect(pw)
-			p.send("a001 OK Logged in")
+		addr, p := peertest.Start(t, func(p *peertest.Peer) {
+			p.Send("* OK [CAPABILITY IMAP4rev1] ready")
+			p.Expect("a001 LOGIN kate {10}")
+			p.Send("+ Ready for literal data")
+			p.Expect(pw)
+			p.Send("a001 OK Logged in")
 		})
 		ctx := testCtx(t)
 		ts := transcript.NewStore()
@@ -235,21 +203,21 @@ func TestLoginLiterals(t *testing.T) {
 		if err := c.Login(ctx, "kate", pw); err != nil {
 			t.Fatal(err)
 		}
-		mustNotLeak(t, ts, pw)
-		if e, ok := find(ts, "<redacted>"); !ok || !e.Redacted {
+		transcripttest.NoSecrets(t, ts, pw)
+		if e, ok := transcripttest.Find(ts, "<redacted>"); !ok || !e.Redacted {
 			t.Errorf("literal password entry = %+v %v", e, ok)
 		}
-		if !containsLine(p.lines(), pw) {
-			t.Errorf("server lines = %q", p.lines())
+		if !p.Received(pw) {
+			t.Errorf("server lines = %q", p.Lines())
 		}
 	})
 	t.Run("LITERAL+", func(t *testing.T) {
-		addr, _ := startPeer(t, func(p *peer) {
-			p.send("* OK [CAPABILITY IMAP4rev1 LITERAL+] ready")
-			p.expect("a001 LOGIN {6+}")
-			p.expect("kätè {10+}")
-			p.expect(pw)
-			p.send("a001 OK Logged in")
+		addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+			p.Send("* OK [CAPABILITY IMAP4rev1 LITERAL+] ready")
+			p.Expect("a001 LOGIN {6+}")
+			p.Expect("kätè {10+}")
+			p.Expect(pw)
+			p.Send("a001 OK Logged in")
 		})
 		ctx := testCtx(t)
 		ts := transcript.NewStore()
@@ -261,12 +229,12 @@ func TestLoginLiterals(t *testing.T) {
 		if err := c.Login(ctx, "kätè", pw); err != nil {
 			t.Fatal(err)
 		}
-		mustNotLeak(t, ts, pw)
+		transcripttest.NoSecrets(t, ts, pw)
 	})
 	t.Run("password with CRLF refused", func(t *testing.T) {
-		addr, _ := startPeer(t, func(p *peer) {
-			p.send("* OK [CAPABILITY IMAP4rev1 LITERAL+] ready")
-			p.read()
+		addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+			p.Send("* OK [CAPABILITY IMAP4rev1 LITERAL+] ready")
+			p.Read()
 		})
 		ctx := testCtx(t)
 		c, err := Dial(ctx, addr, wire.Options{})
@@ -285,17 +253,17 @@ func TestAuthenticatePlain(t *testing.T) {
 	for _, ir := range []bool{true, false} {
 		name := map[bool]string{true: "SASL-IR", false: "continuation"}[ir]
 		t.Run(name, func(t *testing.T) {
-			addr, _ := startPeer(t, func(p *peer) {
+			addr, _ := peertest.Start(t, func(p *peertest.Peer) {
 				if ir {
-					p.send("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready")
-					p.expect("a001 AUTHENTICATE PLAIN " + payload)
+					p.Send("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready")
+					p.Expect("a001 AUTHENTICATE PLAIN " + payload)
 				} else {
-					p.send("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready")
-					p.expect("a001 AUTHENTICATE PLAIN")
-					p.send("+ ")
-					p.expect(payload)
+					p.Send("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready")
+					p.Expect("a001 AUTHENTICATE PLAIN")
+					p.Send("+ ")
+					p.Expect(payload)
 				}
-				p.send("a001 OK [CAPABILITY IMAP4rev1 IDLE] Logged in")
+				p.Send("a001 OK [CAPABILITY IMAP4rev1 IDLE] Logged in")
 			})
 			ctx := testCtx(t)
 			ts := transcript.NewStore()
@@ -307,20 +275,20 @@ func TestAuthenticatePlain(t *testing.T) {
 			if err := c.AuthenticatePlain(ctx, "kate", "kate-pass"); err != nil {
 				t.Fatal(err)
 			}
-			mustNotLeak(t, ts, "kate-pass", payload)
+			transcripttest.NoSecrets(t, ts, "kate-pass", payload)
 		})
 	}
 }
 
 func TestStartTLS(t *testing.T) {
-	cert, pool := testCA(t)
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send(greeting)
-		p.expect("a001 STARTTLS")
-		p.send("a001 OK Begin TLS negotiation now.")
-		p.startTLS(cert)
-		p.expect("a002 CAPABILITY")
-		p.send("* CAPABILITY IMAP4rev1 AUTH=PLAIN", "a002 OK done")
+	cert, pool := peertest.ServerCert(t)
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send(greeting)
+		p.Expect("a001 STARTTLS")
+		p.Send("a001 OK Begin TLS negotiation now.")
+		p.StartTLS(cert)
+		p.Expect("a002 CAPABILITY")
+		p.Send("* CAPABILITY IMAP4rev1 AUTH=PLAIN", "a002 OK done")
 	})
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
@@ -340,17 +308,17 @@ func TestStartTLS(t *testing.T) {
 	if err != nil || c.HasCap("STARTTLS") || len(caps) != 2 {
 		t.Fatalf("Capability = %q, %v", caps, err)
 	}
-	if e, _ := find(ts, "a002 CAPABILITY"); !e.Secure {
+	if e, _ := transcripttest.Find(ts, "a002 CAPABILITY"); !e.Secure {
 		t.Error("CAPABILITY after STARTTLS not marked secure")
 	}
 }
 
 func TestHugeLiteralRefused(t *testing.T) {
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send(greeting)
-		p.expect("a001 FETCH 1 BODY[]")
-		p.send("* 1 FETCH (BODY[] {1099511627776}")
-		p.read() // until the client closes
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send(greeting)
+		p.Expect("a001 FETCH 1 BODY[]")
+		p.Send("* 1 FETCH (BODY[] {1099511627776}")
+		p.Read() // until the client closes
 	})
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
@@ -368,18 +336,18 @@ func TestHugeLiteralRefused(t *testing.T) {
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("refusal took %v", el)
 	}
-	if _, ok := find(ts, "* 1 FETCH (BODY[] {1099511627776}"); !ok {
+	if _, ok := transcripttest.Find(ts, "* 1 FETCH (BODY[] {1099511627776}"); !ok {
 		t.Error("the announcing line is not in the transcript")
 	}
 }
 
 func TestResetMidResponse(t *testing.T) {
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send(greeting)
-		p.expect("a001 LIST \"\" *")
-		p.c.Write([]byte("* LIST () \".\" INBOX\r\n* LIST () \".\" Arch"))
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send(greeting)
+		p.Expect("a001 LIST \"\" *")
+		p.Write("* LIST () \".\" INBOX\r\n* LIST () \".\" Arch")
 		time.Sleep(50 * time.Millisecond)
-		p.reset()
+		p.Reset()
 	})
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
@@ -392,19 +360,19 @@ func TestResetMidResponse(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "during list") {
 		t.Fatalf("List = %v, want an error naming the list step", err)
 	}
-	if e, ok := find(ts, `* LIST () "." INBOX`); !ok || e.Step != "list" {
+	if e, ok := transcripttest.Find(ts, `* LIST () "." INBOX`); !ok || e.Step != "list" {
 		t.Errorf("complete line lost: %+v", e)
 	}
-	if e, ok := find(ts, `* LIST () "." Arch`); !ok || !e.Partial {
+	if e, ok := transcripttest.Find(ts, `* LIST () "." Arch`); !ok || !e.Partial {
 		t.Errorf("partial line not kept: %+v %v", e, ok)
 	}
 }
 
 func TestWrongTagIsProtocolError(t *testing.T) {
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send(greeting)
-		p.expect("a001 NOOP")
-		p.send("zz9 OK NOOP completed")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send(greeting)
+		p.Expect("a001 NOOP")
+		p.Send("zz9 OK NOOP completed")
 	})
 	ctx := testCtx(t)
 	c, err := Dial(ctx, addr, wire.Options{})
@@ -418,27 +386,27 @@ func TestWrongTagIsProtocolError(t *testing.T) {
 }
 
 func TestDoRaw(t *testing.T) {
-	cert, pool := testCA(t)
+	cert, pool := peertest.ServerCert(t)
 	userB64 := base64.StdEncoding.EncodeToString([]byte("\x00kate\x00hunter2"))
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready")
-		p.expect("a001 capability")
-		p.send("* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN", "a001 OK done")
-		p.expect("a002 starttls")
-		p.send("a002 OK go")
-		p.startTLS(cert)
-		p.expect("x1 AUTHENTICATE PLAIN")
-		p.send("+ " + base64.StdEncoding.EncodeToString([]byte("go on")))
-		p.expect(userB64)
-		p.send("x1 OK Logged in")
-		p.expect("a003 select {5}")
-		p.send("+ OK")
-		p.expect("INBOX")
-		p.send("* 0 EXISTS", "a003 OK [READ-WRITE] done")
-		p.expect("a9 LOGIN kate hunter2")
-		p.send("a9 BAD already authenticated")
-		p.expect("a004 logout")
-		p.send("* BYE bye", "a004 OK done")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("* OK [CAPABILITY IMAP4rev1 STARTTLS] ready")
+		p.Expect("a001 capability")
+		p.Send("* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN", "a001 OK done")
+		p.Expect("a002 starttls")
+		p.Send("a002 OK go")
+		p.StartTLS(cert)
+		p.Expect("x1 AUTHENTICATE PLAIN")
+		p.Send("+ " + base64.StdEncoding.EncodeToString([]byte("go on")))
+		p.Expect(userB64)
+		p.Send("x1 OK Logged in")
+		p.Expect("a003 select {5}")
+		p.Send("+ OK")
+		p.Expect("INBOX")
+		p.Send("* 0 EXISTS", "a003 OK [READ-WRITE] done")
+		p.Expect("a9 LOGIN kate hunter2")
+		p.Send("a9 BAD already authenticated")
+		p.Expect("a004 logout")
+		p.Send("* BYE bye", "a004 OK done")
 	})
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
@@ -469,8 +437,8 @@ func TestDoRaw(t *testing.T) {
 			t.Fatalf("Do(%q) = %+v, %v; want tag %s final %s", s.line, comp, err, s.tag, s.final)
 		}
 	}
-	mustNotLeak(t, ts, "hunter2", userB64)
-	if _, ok := find(ts, "a9 LOGIN kate <redacted>"); !ok {
+	transcripttest.NoSecrets(t, ts, "hunter2", userB64)
+	if _, ok := transcripttest.Find(ts, "a9 LOGIN kate <redacted>"); !ok {
 		t.Error("raw LOGIN not redacted as a9 LOGIN kate <redacted>")
 	}
 	var ann bool

@@ -3,53 +3,26 @@ package imap
 import (
 	"errors"
 	"fmt"
-	"net/smtp"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mailflow/mailflow/internal/realpeers"
+	"github.com/mailflow/mailflow/internal/transcripttest"
 	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
 )
 
 func TestMain(m *testing.M) { os.Exit(realpeers.Main(m)) }
 
-// deliver sends a small message with a unique marker to user over SMTP
-// and waits until Postfix has put it in the maildir.
-func deliver(t *testing.T, m *realpeers.Mail, user string) string {
-	t.Helper()
-	marker := fmt.Sprintf("mailflow-imap-%d", time.Now().UnixNano())
-	c, err := smtp.Dial(m.SMTP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Mail("sender@" + m.Domain); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Rcpt(m.Address(user)); err != nil {
-		t.Fatal(err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(w, "Subject: %s\r\n\r\nhello from mailflow\r\n", marker)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	c.Quit()
-	m.WaitMessage(t, user, marker, 15*time.Second)
-	return marker
-}
-
 func TestDovecotFetchDelivered(t *testing.T) {
 	t.Parallel()
 	m := realpeers.Postfix(t)
 	m.LogOnFailure(t)
-	marker := deliver(t, m, "kate")
+	marker := fmt.Sprintf("mailflow-imap-%d", time.Now().UnixNano())
+	m.Send(t, m.Address("kate"), "Subject: "+marker+"\r\n\r\nhello from mailflow\r\n")
+	m.WaitMessage(t, "kate", marker, 15*time.Second)
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
 	c, err := Dial(ctx, m.IMAP, wire.Options{Transcript: ts})
@@ -92,8 +65,8 @@ func TestDovecotFetchDelivered(t *testing.T) {
 	if err := c.Logout(ctx); err != nil {
 		t.Fatal(err)
 	}
-	mustNotLeak(t, ts, m.Users["kate"])
-	if _, ok := find(ts, "Subject: "+marker); !ok {
+	transcripttest.NoSecrets(t, ts, m.Users["kate"])
+	if _, ok := transcripttest.Find(ts, "Subject: "+marker); !ok {
 		t.Error("fetched message not in the transcript")
 	}
 }
@@ -127,7 +100,7 @@ func TestDovecotTLS(t *testing.T) {
 		if err := c.Logout(ctx); err != nil {
 			t.Fatal(err)
 		}
-		mustNotLeak(t, ts, m.Users["kate"])
+		transcripttest.NoSecrets(t, ts, m.Users["kate"])
 	})
 	t.Run("IMAPS", func(t *testing.T) {
 		ctx := testCtx(t)
@@ -145,7 +118,7 @@ func TestDovecotTLS(t *testing.T) {
 				t.Fatalf("Do(%q) = %v", line, err)
 			}
 		}
-		mustNotLeak(t, c.Transcript(), m.Users["kate"])
+		transcripttest.NoSecrets(t, c.Transcript(), m.Users["kate"])
 	})
 }
 
@@ -165,5 +138,5 @@ func TestDovecotLoginFailure(t *testing.T) {
 	if !errors.As(err, &ie) || ie.Status != "NO" || ie.Code != "AUTHENTICATIONFAILED" {
 		t.Fatalf("Login(wrong) = %v, want NO [AUTHENTICATIONFAILED]", err)
 	}
-	mustNotLeak(t, ts, "wrong-password")
+	transcripttest.NoSecrets(t, ts, "wrong-password")
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailflow/mailflow/internal/peertest"
+	"github.com/mailflow/mailflow/internal/transcripttest"
 	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
 )
@@ -20,60 +22,33 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// mustNotLeak fails when secret appears anywhere in the transcript, in
-// clear or in base64.
-func mustNotLeak(t *testing.T, ts *transcript.Store, secrets ...string) {
-	t.Helper()
-	for _, e := range ts.Entries() {
-		hay := string(e.Raw) + "\x00" + e.Annotation
-		if e.Reply != nil {
-			hay += "\x00" + strings.Join(e.Reply.Lines, "\x00")
-		}
-		for _, s := range secrets {
-			if strings.Contains(hay, s) {
-				t.Errorf("transcript entry %d %q / %q holds the secret %q", e.Seq, e.Raw, e.Annotation, s)
-			}
-		}
-	}
-}
-
-// find returns the first entry whose text equals raw.
-func find(ts *transcript.Store, raw string) (transcript.Entry, bool) {
-	for _, e := range ts.Entries() {
-		if string(e.Raw) == raw {
-			return e, true
-		}
-	}
-	return transcript.Entry{}, false
-}
-
 func TestSessionUserPassListRetr(t *testing.T) {
-	addr, p := startPeer(t, func(p *peer) {
-		p.send("+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>")
-		p.expect("CAPA")
-		p.send("+OK Capability list follows", "TOP", "USER", "SASL PLAIN", "RESP-CODES", "UIDL", ".")
-		p.expect("USER kate")
-		p.send("+OK")
-		p.expect("PASS s3cret pass")
-		p.send("+OK Logged in.")
-		p.expect("STAT")
-		p.send("+OK 2 320")
-		p.expect("LIST")
-		p.send("+OK 2 messages", "1 120", "2 200", ".")
-		p.expect("UIDL")
-		p.send("+OK", "1 whqtswO00WBw418f9t5JxYwZ", "2 QhdPYR:00WBw1Ph7x7", ".")
-		p.expect("RETR 2")
-		p.send("+OK 200 octets", "Subject: hi", "", "..leading dot", "...", "end", ".")
-		p.expect("TOP 1 0")
-		p.send("+OK", "Subject: one", "", ".")
-		p.expect("DELE 1")
-		p.send("+OK")
-		p.expect("RSET")
-		p.send("+OK")
-		p.expect("NOOP")
-		p.send("+OK")
-		p.expect("QUIT")
-		p.send("+OK Bye")
+	addr, p := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>")
+		p.Expect("CAPA")
+		p.Send("+OK Capability list follows", "TOP", "USER", "SASL PLAIN", "RESP-CODES", "UIDL", ".")
+		p.Expect("USER kate")
+		p.Send("+OK")
+		p.Expect("PASS s3cret pass")
+		p.Send("+OK Logged in.")
+		p.Expect("STAT")
+		p.Send("+OK 2 320")
+		p.Expect("LIST")
+		p.Send("+OK 2 messages", "1 120", "2 200", ".")
+		p.Expect("UIDL")
+		p.Send("+OK", "1 whqtswO00WBw418f9t5JxYwZ", "2 QhdPYR:00WBw1Ph7x7", ".")
+		p.Expect("RETR 2")
+		p.Send("+OK 200 octets", "Subject: hi", "", "..leading dot", "...", "end", ".")
+		p.Expect("TOP 1 0")
+		p.Send("+OK", "Subject: one", "", ".")
+		p.Expect("DELE 1")
+		p.Send("+OK")
+		p.Expect("RSET")
+		p.Send("+OK")
+		p.Expect("NOOP")
+		p.Send("+OK")
+		p.Expect("QUIT")
+		p.Send("+OK Bye")
 	})
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
@@ -121,13 +96,13 @@ func TestSessionUserPassListRetr(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mustNotLeak(t, ts, "s3cret")
-	e, ok := find(ts, "PASS <redacted>")
+	transcripttest.NoSecrets(t, ts, "s3cret")
+	e, ok := transcripttest.Find(ts, "PASS <redacted>")
 	if !ok || !e.Redacted || e.Step != "pass" || e.Dir != transcript.Client {
 		t.Errorf("PASS entry = %+v, %v", e, ok)
 	}
-	if got := p.lines(); !containsLine(got, "PASS s3cret pass") {
-		t.Errorf("server did not receive the password: %q", got)
+	if !p.Received("PASS s3cret pass") {
+		t.Errorf("server did not receive the password: %q", p.Lines())
 	}
 	// The terminating line of RETR carries the reply, with its RTT.
 	var retrEnd *transcript.Entry
@@ -140,21 +115,12 @@ func TestSessionUserPassListRetr(t *testing.T) {
 		t.Fatalf("RETR end entry = %+v", retrEnd)
 	}
 	// Raw lines stay dot-stuffed in the transcript: it shows the wire.
-	if _, ok := find(ts, "..leading dot"); !ok {
+	if _, ok := transcripttest.Find(ts, "..leading dot"); !ok {
 		t.Error("dot-stuffed line not recorded as received")
 	}
-	if _, ok := find(ts, "the greeting carries the APOP timestamp <1896.697170952@dbc.mtview.ca.us> (RFC 1939 section 7)"); !ok {
+	if _, ok := transcripttest.Find(ts, "the greeting carries the APOP timestamp <1896.697170952@dbc.mtview.ca.us> (RFC 1939 section 7)"); !ok {
 		t.Error("APOP timestamp not noted")
 	}
-}
-
-func containsLine(lines []string, want string) bool {
-	for _, l := range lines {
-		if l == want {
-			return true
-		}
-	}
-	return false
 }
 
 func TestErrResponseCodes(t *testing.T) {
@@ -172,12 +138,12 @@ func TestErrResponseCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
-			addr, _ := startPeer(t, func(p *peer) {
-				p.send("+OK ready")
-				p.expect("USER kate")
-				p.send("+OK")
-				p.expect("PASS *")
-				p.send(tt.reply)
+			addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+				p.Send("+OK ready")
+				p.Expect("USER kate")
+				p.Send("+OK")
+				p.Expect("PASS *")
+				p.Send(tt.reply)
 			})
 			ctx := testCtx(t)
 			ts := transcript.NewStore()
@@ -194,7 +160,7 @@ func TestErrResponseCodes(t *testing.T) {
 			if !errors.As(err, &pe) || pe.Code != tt.code || pe.Command != "PASS" || pe.Step != "pass" || pe.Temporary() != tt.temporary {
 				t.Fatalf("Pass = %#v, want Code %q Temporary %v", err, tt.code, tt.temporary)
 			}
-			e, _ := find(ts, tt.reply)
+			e, _ := transcripttest.Find(ts, tt.reply)
 			if e.Reply == nil || e.Reply.OK || e.Reply.Code != "-ERR" || e.Reply.RespCode != tt.code {
 				t.Fatalf("recorded reply = %+v", e.Reply)
 			}
@@ -208,10 +174,10 @@ func TestErrResponseCodes(t *testing.T) {
 func TestBadStatusIsProtocolError(t *testing.T) {
 	for _, reply := range []string{"+ERR no such user", "+OKAY", "* OK IMAP4rev1", "+ VXNlcm5hbWU6"} {
 		t.Run(reply, func(t *testing.T) {
-			addr, _ := startPeer(t, func(p *peer) {
-				p.send("+OK ready")
-				p.expect("USER kate")
-				p.send(reply)
+			addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+				p.Send("+OK ready")
+				p.Expect("USER kate")
+				p.Send(reply)
 			})
 			ctx := testCtx(t)
 			ts := transcript.NewStore()
@@ -225,7 +191,7 @@ func TestBadStatusIsProtocolError(t *testing.T) {
 			if !errors.As(err, &pe) || pe.Step != "user" || wire.Classify(err) != wire.KindProtocol {
 				t.Fatalf("User after %q = %v, want a protocol error in step user", reply, err)
 			}
-			if e, ok := find(ts, reply); !ok || e.Reply == nil || e.Reply.OK {
+			if e, ok := transcripttest.Find(ts, reply); !ok || e.Reply == nil || e.Reply.OK {
 				t.Fatalf("bad line recorded as %+v (found %v)", e, ok)
 			}
 		})
@@ -234,7 +200,7 @@ func TestBadStatusIsProtocolError(t *testing.T) {
 
 func TestGreeting(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
-		addr, _ := startPeer(t, func(p *peer) { p.send("-ERR [SYS/TEMP] Too many connections") })
+		addr, _ := peertest.Start(t, func(p *peertest.Peer) { p.Send("-ERR [SYS/TEMP] Too many connections") })
 		_, err := Dial(testCtx(t), addr, wire.Options{})
 		var pe *Error
 		if !errors.As(err, &pe) || pe.Command != "greeting" || pe.Step != "connect" || !pe.Temporary() {
@@ -245,14 +211,14 @@ func TestGreeting(t *testing.T) {
 		}
 	})
 	t.Run("hostile bytes are printable in the error", func(t *testing.T) {
-		addr, _ := startPeer(t, func(p *peer) { p.send("-ERR \x1b[31mred\x07") })
+		addr, _ := peertest.Start(t, func(p *peertest.Peer) { p.Send("-ERR \x1b[31mred\x07") })
 		_, err := Dial(testCtx(t), addr, wire.Options{})
 		if err == nil || strings.ContainsAny(err.Error(), "\x1b\x07") {
 			t.Fatalf("Dial = %q, want an error without control bytes", err)
 		}
 	})
 	t.Run("closed before greeting", func(t *testing.T) {
-		addr, _ := startPeer(t, func(p *peer) {})
+		addr, _ := peertest.Start(t, func(p *peertest.Peer) {})
 		_, err := Dial(testCtx(t), addr, wire.Options{})
 		if k := wire.Classify(err); k != wire.KindClosed {
 			t.Fatalf("Dial = %v (%s), want closed", err, k)
@@ -261,12 +227,12 @@ func TestGreeting(t *testing.T) {
 }
 
 func TestResetInMultiLineResponse(t *testing.T) {
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send("+OK ready")
-		p.expect("RETR 1")
-		p.c.Write([]byte("+OK 500 octets\r\nSubject: first\r\nSecond li"))
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("+OK ready")
+		p.Expect("RETR 1")
+		p.Write("+OK 500 octets\r\nSubject: first\r\nSecond li")
 		time.Sleep(50 * time.Millisecond)
-		p.reset()
+		p.Reset()
 	})
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
@@ -282,25 +248,25 @@ func TestResetInMultiLineResponse(t *testing.T) {
 	if k := wire.Classify(err); k != wire.KindReset && k != wire.KindClosed {
 		t.Errorf("Classify = %s, want reset or closed", k)
 	}
-	if e, ok := find(ts, "Subject: first"); !ok || e.Step != "retr" {
+	if e, ok := transcripttest.Find(ts, "Subject: first"); !ok || e.Step != "retr" {
 		t.Errorf("complete line lost: %+v", e)
 	}
-	if e, ok := find(ts, "Second li"); !ok || !e.Partial {
+	if e, ok := transcripttest.Find(ts, "Second li"); !ok || !e.Partial {
 		t.Errorf("partial line not kept: %+v %v", e, ok)
 	}
 }
 
 func TestMessageDataLimit(t *testing.T) {
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send("+OK ready")
-		p.expect("RETR 1")
-		p.send("+OK")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("+OK ready")
+		p.Expect("RETR 1")
+		p.Send("+OK")
 		for i := 0; i < 100; i++ {
-			if _, err := p.c.Write([]byte(strings.Repeat("x", 70) + "\r\n")); err != nil {
+			if err := p.Write(strings.Repeat("x", 70) + "\r\n"); err != nil {
 				return
 			}
 		}
-		p.send(".")
+		p.Send(".")
 	})
 	ctx := testCtx(t)
 	c, err := Dial(ctx, addr, wire.Options{Limits: wire.Limits{MaxData: 1000}})
@@ -316,16 +282,16 @@ func TestMessageDataLimit(t *testing.T) {
 }
 
 func TestSTLS(t *testing.T) {
-	cert, pool := testCA(t)
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send("+OK ready")
-		p.expect("STLS")
-		p.send("+OK Begin TLS negotiation now.")
-		p.startTLS(cert)
-		p.expect("CAPA")
-		p.send("+OK", "USER", ".")
-		p.expect("QUIT")
-		p.send("+OK")
+	cert, pool := peertest.ServerCert(t)
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("+OK ready")
+		p.Expect("STLS")
+		p.Send("+OK Begin TLS negotiation now.")
+		p.StartTLS(cert)
+		p.Expect("CAPA")
+		p.Send("+OK", "USER", ".")
+		p.Expect("QUIT")
+		p.Send("+OK")
 	})
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
@@ -343,24 +309,24 @@ func TestSTLS(t *testing.T) {
 	if err := c.Quit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e, _ := find(ts, "CAPA")
+	e, _ := transcripttest.Find(ts, "CAPA")
 	if !e.Secure {
 		t.Error("CAPA after STLS not marked secure")
 	}
-	e, _ = find(ts, "STLS")
+	e, _ = transcripttest.Find(ts, "STLS")
 	if e.Secure {
 		t.Error("STLS marked secure")
 	}
 }
 
 func TestSTLSUntrustedCertificate(t *testing.T) {
-	cert, _ := testCA(t)
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send("+OK ready")
-		p.expect("STLS")
-		p.send("+OK")
+	cert, _ := peertest.ServerCert(t)
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("+OK ready")
+		p.Expect("STLS")
+		p.Send("+OK")
 		// The client aborts the handshake; the error is expected.
-		tls.Server(p.c, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
+		tls.Server(p.Conn(), &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
 	})
 	ctx := testCtx(t)
 	c, err := Dial(ctx, addr, wire.Options{})
@@ -386,16 +352,16 @@ func TestAuthPlain(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			payload := base64.StdEncoding.EncodeToString([]byte("\x00" + tt.user + "\x00" + tt.pass))
-			addr, _ := startPeer(t, func(p *peer) {
-				p.send("+OK ready")
+			addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+				p.Send("+OK ready")
 				if tt.continuation {
-					p.expect("AUTH PLAIN")
-					p.send("+ ")
-					p.expect(payload)
+					p.Expect("AUTH PLAIN")
+					p.Send("+ ")
+					p.Expect(payload)
 				} else {
-					p.expect("AUTH PLAIN " + payload)
+					p.Expect("AUTH PLAIN " + payload)
 				}
-				p.send("+OK Logged in.")
+				p.Send("+OK Logged in.")
 			})
 			ctx := testCtx(t)
 			ts := transcript.NewStore()
@@ -407,7 +373,7 @@ func TestAuthPlain(t *testing.T) {
 			if err := c.AuthPlain(ctx, tt.user, tt.pass); err != nil {
 				t.Fatal(err)
 			}
-			mustNotLeak(t, ts, tt.pass, payload)
+			transcripttest.NoSecrets(t, ts, tt.pass, payload)
 			var redacted int
 			for _, e := range ts.Entries() {
 				if e.Redacted {
@@ -422,29 +388,29 @@ func TestAuthPlain(t *testing.T) {
 }
 
 func TestDoRaw(t *testing.T) {
-	cert, pool := testCA(t)
+	cert, pool := peertest.ServerCert(t)
 	challenge := base64.StdEncoding.EncodeToString([]byte("Password:"))
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send("+OK ready")
-		p.expect("capa")
-		p.send("+OK", "STLS", "SASL PLAIN LOGIN", ".")
-		p.expect("stls")
-		p.send("+OK go ahead")
-		p.startTLS(cert)
-		p.expect("AUTH LOGIN")
-		p.send("+ " + base64.StdEncoding.EncodeToString([]byte("Username:")))
-		p.expect(base64.StdEncoding.EncodeToString([]byte("kate")))
-		p.send("+ " + challenge)
-		p.expect(base64.StdEncoding.EncodeToString([]byte("hunter2")))
-		p.send("+OK logged in")
-		p.expect("LIST 1")
-		p.send("+OK 1 120")
-		p.expect("list")
-		p.send("+OK", "1 120", ".")
-		p.expect("PASS hunter2")
-		p.send("-ERR [AUTH] already authenticated")
-		p.expect("XTND")
-		p.send("-ERR unknown command")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("+OK ready")
+		p.Expect("capa")
+		p.Send("+OK", "STLS", "SASL PLAIN LOGIN", ".")
+		p.Expect("stls")
+		p.Send("+OK go ahead")
+		p.StartTLS(cert)
+		p.Expect("AUTH LOGIN")
+		p.Send("+ " + base64.StdEncoding.EncodeToString([]byte("Username:")))
+		p.Expect(base64.StdEncoding.EncodeToString([]byte("kate")))
+		p.Send("+ " + challenge)
+		p.Expect(base64.StdEncoding.EncodeToString([]byte("hunter2")))
+		p.Send("+OK logged in")
+		p.Expect("LIST 1")
+		p.Send("+OK 1 120")
+		p.Expect("list")
+		p.Send("+OK", "1 120", ".")
+		p.Expect("PASS hunter2")
+		p.Send("-ERR [AUTH] already authenticated")
+		p.Expect("XTND")
+		p.Send("-ERR unknown command")
 	})
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
@@ -483,7 +449,7 @@ func TestDoRaw(t *testing.T) {
 	if c.Caps() != nil {
 		t.Errorf("capabilities kept across STLS: %v", c.Caps())
 	}
-	mustNotLeak(t, ts, "hunter2", base64.StdEncoding.EncodeToString([]byte("hunter2")))
+	transcripttest.NoSecrets(t, ts, "hunter2", base64.StdEncoding.EncodeToString([]byte("hunter2")))
 	var ann bool
 	for _, e := range ts.Entries() {
 		if e.Annotation == `base64 for "Password:"` && string(e.Raw) == "+ "+challenge {
@@ -502,10 +468,10 @@ func TestDoRaw(t *testing.T) {
 }
 
 func TestCancelEndsRead(t *testing.T) {
-	addr, _ := startPeer(t, func(p *peer) {
-		p.send("+OK ready")
-		p.expect("NOOP")
-		p.read() // wait for the client to go away
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("+OK ready")
+		p.Expect("NOOP")
+		p.Read() // wait for the client to go away
 	})
 	c, err := Dial(testCtx(t), addr, wire.Options{})
 	if err != nil {

@@ -5,47 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/smtp"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mailflow/mailflow/internal/realpeers"
+	"github.com/mailflow/mailflow/internal/transcripttest"
 	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
 )
 
 func TestMain(m *testing.M) { os.Exit(realpeers.Main(m)) }
-
-// deliver sends a small message with a unique marker to user over SMTP
-// and waits until Postfix has put it in the maildir.
-func deliver(t *testing.T, m *realpeers.Mail, user string) string {
-	t.Helper()
-	marker := fmt.Sprintf("mailflow-pop3-%d", time.Now().UnixNano())
-	c, err := smtp.Dial(m.SMTP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Mail("sender@" + m.Domain); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Rcpt(m.Address(user)); err != nil {
-		t.Fatal(err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(w, "Subject: %s\r\n\r\nhello\r\n.dot line\r\n", marker)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	c.Quit()
-	m.WaitMessage(t, user, marker, 15*time.Second)
-	return marker
-}
 
 func login(t *testing.T, ctx context.Context, c *Client, m *realpeers.Mail) {
 	t.Helper()
@@ -61,7 +32,9 @@ func TestDovecotRetrDelivered(t *testing.T) {
 	t.Parallel()
 	m := realpeers.Postfix(t)
 	m.LogOnFailure(t)
-	marker := deliver(t, m, "kate")
+	marker := fmt.Sprintf("mailflow-pop3-%d", time.Now().UnixNano())
+	m.Send(t, m.Address("kate"), "Subject: "+marker+"\r\n\r\nhello\r\n.dot line\r\n")
+	m.WaitMessage(t, "kate", marker, 15*time.Second)
 	ctx := testCtx(t)
 	ts := transcript.NewStore()
 	c, err := Dial(ctx, m.POP3, wire.Options{Transcript: ts})
@@ -104,7 +77,7 @@ func TestDovecotRetrDelivered(t *testing.T) {
 	if err := c.Quit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	mustNotLeak(t, ts, m.Users["kate"])
+	transcripttest.NoSecrets(t, ts, m.Users["kate"])
 }
 
 func TestDovecotTLS(t *testing.T) {
@@ -181,5 +154,5 @@ func TestDovecotLoginFailure(t *testing.T) {
 	if !strings.Contains(pe.Text, "failed") {
 		t.Errorf("text = %q", pe.Text)
 	}
-	mustNotLeak(t, ts, "wrong-password")
+	transcripttest.NoSecrets(t, ts, "wrong-password")
 }
