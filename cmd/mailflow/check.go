@@ -811,7 +811,7 @@ func runBatch(ctx context.Context, stdout, stderr io.Writer, o *checkOptions, op
 			}
 			var r *check.Result
 			if ctx.Err() != nil {
-				r = &check.Result{Protocol: "smtp", Server: d, Domain: d, Exit: check.ExitUnreachable, ErrorKind: "cancelled", Error: "not checked: " + ctx.Err().Error()}
+				r = &check.Result{Protocol: "smtp", Server: d, Domain: d, Exit: check.ExitUnreachable, ErrorKind: string(wire.KindCanceled), Error: "not checked: " + ctx.Err().Error()}
 			} else {
 				o := opts
 				o.Transcript = nil

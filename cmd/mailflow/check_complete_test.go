@@ -330,9 +330,15 @@ mx.dead.test. 300 IN A 127.0.0.9
 		}
 	}
 
-	// The same list on standard input, human summary.
+	// The same list on standard input, human summary, and one transcript
+	// with every conversation.
 	b, _ := os.ReadFile(list)
-	code, out, errOut = runCheckIn(t, string(b), append([]string{"--domains", "-"}, common...)...)
+	tr := filepath.Join(dir, "batch.md")
+	code, out, errOut = runCheckIn(t, string(b), append([]string{"--domains", "-", "--transcript", tr}, common...)...)
+	if tb, err := os.ReadFile(tr); err != nil || !strings.Contains(string(tb), "mailflow check of dead.test") ||
+		!strings.Contains(string(tb), "RCPT TO:<postmaster@two.test>") {
+		t.Errorf("batch transcript: %v\n%s", err, tb)
+	}
 	if code != exitUnreachable || errOut != "" {
 		t.Fatalf("exit %d stderr %q", code, errOut)
 	}
