@@ -1,59 +1,22 @@
 package wire
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/mailflow/mailflow/internal/peertest"
+	"github.com/mailflow/mailflow/internal/pki"
 )
 
-// rootsCA is a test CA that can sign leaves and write itself as PEM.
-type rootsCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newRootsCA(t *testing.T, name string) *rootsCA {
+// leaf returns a certificate for name signed by ca, valid until notAfter.
+func leaf(t *testing.T, ca *pki.CA, name string, notAfter time.Time) *x509.Certificate {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return &rootsCA{cert: c, key: key}
-}
-
-func (ca *rootsCA) leaf(t *testing.T, name string, notAfter time.Time) *x509.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: notAfter, DNSNames: []string{name},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return c
-}
-
-func (ca *rootsCA) pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
+	return peertest.Issue(t, ca, pki.Spec{DNSNames: []string{name}, NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: notAfter}).Leaf
 }
 
 // TestCAFileLoadsSystemRootsOnlyWhenNeeded checks that a chain to the CA
@@ -61,15 +24,15 @@ func (ca *rootsCA) pool() *x509.CertPool {
 // a short check), and that the verdict is still the one the CA file plus
 // the system roots give together.
 func TestCAFileLoadsSystemRootsOnlyWhenNeeded(t *testing.T) {
-	fileCA, systemCA, otherCA, rootsCA := newRootsCA(t, "file CA"), newRootsCA(t, "system CA"), newRootsCA(t, "other CA"), newRootsCA(t, "RootCAs CA")
+	fileCA, systemCA, otherCA, rootsCA := peertest.NewCA(t, "file CA"), peertest.NewCA(t, "system CA"), peertest.NewCA(t, "other CA"), peertest.NewCA(t, "RootCAs CA")
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: fileCA.cert.Raw}), 0o644); err != nil {
+	if err := os.WriteFile(caFile, fileCA.PEM(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	loads := 0
 	old := systemRoots
 	t.Cleanup(func() { systemRoots = old })
-	systemRoots = func() (*x509.CertPool, error) { loads++; return systemCA.pool(), nil }
+	systemRoots = func() (*x509.CertPool, error) { loads++; return systemCA.Pool(), nil }
 
 	later := time.Now().Add(time.Hour)
 	tests := []struct {
@@ -79,13 +42,13 @@ func TestCAFileLoadsSystemRootsOnlyWhenNeeded(t *testing.T) {
 		reason    string // "" means verified
 		wantLoads int
 	}{
-		{"chain to the CA file", fileCA.leaf(t, "mx.test", later), nil, "", 0},
-		{"chain to a system root", systemCA.leaf(t, "mx.test", later), nil, "", 1},
-		{"unknown authority", otherCA.leaf(t, "mx.test", later), nil, "unknown-authority", 1},
-		{"expired, from the CA file", fileCA.leaf(t, "mx.test", time.Now().Add(-time.Hour)), nil, "expired", 1},
-		{"RootCAs replace the system roots", rootsCA.leaf(t, "mx.test", later), rootsCA.pool(), "", 0},
-		{"RootCAs and CA file, chain to a system root", systemCA.leaf(t, "mx.test", later), rootsCA.pool(), "unknown-authority", 0},
-		{"RootCAs and CA file, chain to the CA file", fileCA.leaf(t, "mx.test", later), rootsCA.pool(), "", 0},
+		{"chain to the CA file", leaf(t, fileCA, "mx.test", later), nil, "", 0},
+		{"chain to a system root", leaf(t, systemCA, "mx.test", later), nil, "", 1},
+		{"unknown authority", leaf(t, otherCA, "mx.test", later), nil, "unknown-authority", 1},
+		{"expired, from the CA file", leaf(t, fileCA, "mx.test", time.Now().Add(-time.Hour)), nil, "expired", 1},
+		{"RootCAs replace the system roots", leaf(t, rootsCA, "mx.test", later), rootsCA.Pool(), "", 0},
+		{"RootCAs and CA file, chain to a system root", leaf(t, systemCA, "mx.test", later), rootsCA.Pool(), "unknown-authority", 0},
+		{"RootCAs and CA file, chain to the CA file", leaf(t, fileCA, "mx.test", later), rootsCA.Pool(), "", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,41 +3,24 @@ package wire
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mailflow/mailflow/internal/peertest"
+	"github.com/mailflow/mailflow/internal/pki"
 	"github.com/mailflow/mailflow/session/transcript"
 )
 
 // serve accepts one connection on loopback and runs script on it.
 func serve(t *testing.T, script func(c net.Conn)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("net.Listen() = %v", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		script(c)
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return ln.Addr().String()
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) { script(p.Conn()) })
+	return addr
 }
 
 func TestReadLineAndRecord(t *testing.T) {
@@ -207,25 +190,8 @@ func TestConnectRefusedIsClassified(t *testing.T) {
 // testCA makes a CA and a leaf for names, valid in [nb, na].
 func testCA(t *testing.T, names []string, nb, na time.Time) (*x509.CertPool, tls.Certificate) {
 	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTpl, caTpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]},
-		NotBefore: nb, NotAfter: na, DNSNames: names, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return pool, tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	ca := peertest.NewCA(t, "test CA")
+	return ca.Pool(), peertest.Issue(t, ca, pki.Spec{DNSNames: names, NotBefore: nb, NotAfter: na}).TLS()
 }
 
 func TestImplicitTLSVerification(t *testing.T) {
@@ -294,19 +260,9 @@ func TestImplicitTLSVerification(t *testing.T) {
 
 func TestVerifyReasonExpired(t *testing.T) {
 	now := time.Now()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ca"}, NotBefore: now.Add(-72 * time.Hour),
-		NotAfter: now.Add(72 * time.Hour), IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	caDER, _ := x509.CreateCertificate(rand.Reader, caTpl, caTpl, &caKey.PublicKey, caKey)
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "mx.test"}, DNSNames: []string{"mx.test"},
-		NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}
-	der, _ := x509.CreateCertificate(rand.Reader, tpl, ca, &key.PublicKey, caKey)
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	if ve := verifyChain([]*x509.Certificate{leaf}, pool, "mx.test"); ve == nil || ve.Reason != "expired" {
+	ca := peertest.NewCA(t, "ca")
+	leaf := peertest.Issue(t, ca, pki.Spec{DNSNames: []string{"mx.test"}, NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}).Leaf
+	if ve := verifyChain([]*x509.Certificate{leaf}, ca.Pool(), "mx.test"); ve == nil || ve.Reason != "expired" {
 		t.Fatalf("verifyChain(expired) = %v", ve)
 	}
 }
