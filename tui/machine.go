@@ -301,6 +301,13 @@ func (m *Model) afterVerdict(stepID string, v wizard.Verdict, result string, ev 
 	if v.StartTLS && m.mach.Next().Kind == wizard.ActHandshake {
 		return m.runCurrent("", "")
 	}
+	if v.Closing && m.sess != nil {
+		// The server ended the session (221, BYE, 421): close our side
+		// too, which ends the transcript and its journal.
+		s := m.sess
+		m.sess = nil
+		return closeSession(s, m.sid)
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 	"github.com/spf13/cobra"
 
+	"github.com/mailflow/mailflow/session/smtp"
 	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/tui"
 )
@@ -23,21 +25,28 @@ type tuiBackendConfig struct {
 	Resolver string // DNS server host:port, empty for the system's
 	CAFile   string // extra trust anchors for TLS verification
 	Insecure bool   // record verification failures instead of stopping
+	// RootCAs replaces the system roots (the lab's CA).
+	RootCAs *x509.CertPool
+	// HostAddr, when set, says which HOST:PORT plays a mail host's port
+	// 25 (the lab maps its MX names to loopback ports). It is asked at
+	// each connect, so a scenario switch that moves hosts is followed.
+	HostAddr func(host string) (string, bool)
+	// HELO is the client's default EHLO name.
+	HELO string
 }
 
-// newBackend builds the TUI's session backend. It is wired in by the
-// file that adapts diag and session to tui.Backend; until then the TUI
-// refuses to start with a clear message.
+// newBackend builds the TUI's session backend (backend.go).
 var newBackend func(cfg tuiBackendConfig) tui.Backend
 
-// exportTranscript writes an export from the TUI (transcript.WriteFileAtomic
-// once wired). Nil makes the export dialog report an error.
-var exportTranscript func(path, format string, entries []transcript.Entry) error
+// exportTranscript writes an export from the TUI (backend.go sets it to
+// transcript.WriteFileAtomic). Nil makes the export dialog report an
+// error.
+var exportTranscript func(path, format string, meta transcript.Meta, entries []transcript.Entry) error
 
 type tuiOptions struct {
-	server, from, to, helo, protocol, tls, resolver, caFile string
-	port                                                    int
-	insecure                                                bool
+	server, from, to, helo, protocol, tls, resolver, caFile, user string
+	port                                                          int
+	insecure, auth                                                bool
 }
 
 func setupTUIRoot(root *cobra.Command) {
@@ -61,6 +70,8 @@ func setupTUIRoot(root *cobra.Command) {
 	f.StringVar(&o.resolver, "resolver", "", "DNS server `HOST:PORT` (default: the system's)")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM file with extra CA certificates")
 	f.BoolVar(&o.insecure, "insecure", false, "do not stop on TLS verification failures (they are still shown)")
+	f.StringVar(&o.user, "user", "", "login name for SMTP AUTH, POP3 and IMAP (the password is asked for in the wizard)")
+	f.BoolVar(&o.auth, "auth", false, "include AUTH LOGIN in the SMTP procedure (needs --user)")
 	root.RunE = func(cmd *cobra.Command, args []string) error {
 		return runTUI(cmd.Context(), args, o)
 	}
@@ -68,7 +79,10 @@ func setupTUIRoot(root *cobra.Command) {
 
 // tuiParams checks the flags and turns them into procedure parameters.
 func tuiParams(args []string, o *tuiOptions) (tui.Params, error) {
-	p := tui.Params{Protocol: o.protocol, From: o.from, To: o.to, HELO: o.helo, TLS: o.tls, Server: o.server}
+	p := tui.Params{Protocol: o.protocol, From: o.from, To: o.to, HELO: o.helo, TLS: o.tls, Server: o.server, User: o.user, Auth: o.auth}
+	if p.HELO == "" {
+		p.HELO = smtp.DefaultHelo()
+	}
 	if len(args) > 0 {
 		p.Domain = args[0]
 	}
@@ -92,6 +106,12 @@ func tuiParams(args []string, o *tuiOptions) (tui.Params, error) {
 	}
 	if p.Domain == "" && p.Server == "" {
 		return p, usageErr("give a DOMAIN or --server HOST:PORT")
+	}
+	if o.auth && o.user == "" {
+		return p, usageErr("--auth needs --user")
+	}
+	if o.protocol != "smtp" && (p.Server == "" || o.user == "") {
+		return p, usageErr("--protocol %s needs --server HOST:PORT and --user", o.protocol)
 	}
 	return p, nil
 }
@@ -130,16 +150,19 @@ func runTUI(ctx context.Context, args []string, o *tuiOptions) error {
 		}
 		defer f.Close()
 	}
+	// The model's context ends when the user quits (OnQuit); the
+	// program keeps the parent's, so quitting is not a "killed" error.
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	m := tui.New(tui.Options{
-		Backend: newBackend(tuiBackendConfig{Resolver: o.resolver, CAFile: o.caFile, Insecure: o.insecure}),
+		Backend: newBackend(tuiBackendConfig{Resolver: o.resolver, CAFile: o.caFile, Insecure: o.insecure, HELO: p.HELO}),
 		Params:  p,
 		Export:  exportTranscript,
 		OnQuit:  cancel,
 		Context: ctx,
 	})
-	if _, err := tea.NewProgram(m, tuiProgramOptions(ctx, os.Getenv)...).Run(); err != nil {
+	if _, err := tea.NewProgram(m, tuiProgramOptions(parent, os.Getenv)...).Run(); err != nil {
 		return fmt.Errorf("tui: %w", err)
 	}
 	return nil
