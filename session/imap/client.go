@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
@@ -90,17 +88,7 @@ type pendingCmd struct {
 // "imap"; use TLSImplicit for port 993 (RFC 8314). A BYE greeting is
 // returned as an *Error.
 func Dial(ctx context.Context, addr string, opts wire.Options) (*Client, error) {
-	opts.Proto = "imap"
-	conn, err := wire.Dial(ctx, addr, opts)
-	if err != nil {
-		return nil, err
-	}
-	c, err := NewClient(ctx, conn)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return c, nil
+	return wire.DialClient(ctx, addr, opts, "imap", NewClient)
 }
 
 // NewClient reads the greeting on a connection that wire.Dial opened
@@ -114,7 +102,7 @@ func NewClient(ctx context.Context, conn *wire.Conn) (*Client, error) {
 	}
 	c.greeting = r
 	if r.Tag != "*" || !r.IsStatus() || r.Status == "NO" || r.Status == "BAD" {
-		return nil, c.protocolError(fmt.Sprintf("greeting %q is not * OK, * PREAUTH or * BYE", clip(r.Lines[0])))
+		return nil, c.conn.ProtocolViolation(fmt.Sprintf("greeting %q is not * OK, * PREAUTH or * BYE", clip(r.Lines[0])))
 	}
 	if r.Status == "BYE" {
 		return nil, &Error{Status: "BYE", Code: r.Code, CodeArg: r.CodeArg, Text: r.Text, Command: "greeting", Step: "connect"}
@@ -285,16 +273,7 @@ func decodeChallenge(text string) string {
 	if text == "" {
 		return "empty continuation request: the server waits for more input"
 	}
-	dec, err := base64.StdEncoding.DecodeString(text)
-	if err != nil || !utf8.Valid(dec) {
-		return ""
-	}
-	for _, r := range string(dec) {
-		if !unicode.IsPrint(r) && r != ' ' {
-			return ""
-		}
-	}
-	return "base64 for " + strconv.Quote(string(dec))
+	return wire.Base64Annotation(text)
 }
 
 // codeMeaning explains RFC 5530 and RFC 9051 response codes in a few
@@ -345,16 +324,10 @@ func (c *Client) learnCaps(r *Response) {
 	}
 }
 
-func (c *Client) protocolError(msg string) error {
-	pe := &wire.ProtocolError{Proto: "imap", Step: c.conn.Step(), Msg: msg}
-	c.conn.Note(transcript.Error, pe.Error())
-	return pe
-}
-
 // noCont refuses a continuation request to a command that sends no
 // further input.
 func (c *Client) noCont(r *Response) ([]wire.Line, error) {
-	return nil, c.protocolError("unexpected continuation request")
+	return nil, c.conn.ProtocolViolation("unexpected continuation request")
 }
 
 // contFunc answers a continuation request with the lines to send.
@@ -423,7 +396,7 @@ func (c *Client) collect(ctx context.Context, comp *Completion, verb string, con
 			}
 			return comp, nil
 		default:
-			return comp, c.protocolError(fmt.Sprintf("completion with tag %q while waiting for %q", clip(r.Tag), comp.Tag))
+			return comp, c.conn.ProtocolViolation(fmt.Sprintf("completion with tag %q while waiting for %q", clip(r.Tag), comp.Tag))
 		}
 	}
 }
@@ -669,7 +642,7 @@ func (c *Client) sendCommand(ctx context.Context, step, verb, tag string, lines 
 	rest := lines[1:]
 	return c.run(ctx, step, verb, tag, lines[:1], func(*Response) ([]wire.Line, error) {
 		if len(rest) == 0 {
-			return nil, c.protocolError("continuation request after the last literal")
+			return nil, c.conn.ProtocolViolation("continuation request after the last literal")
 		}
 		next := rest[:1]
 		rest = rest[1:]
@@ -746,7 +719,7 @@ func (c *Client) List(ctx context.Context, ref, pattern string) ([]Mailbox, erro
 		}
 		vals, err := r.Values()
 		if err != nil || len(vals) < 3 || vals[0].Kind != List {
-			return out, c.protocolError(fmt.Sprintf("LIST response %q is not (attributes) delimiter name", clip(r.Lines[0])))
+			return out, c.conn.ProtocolViolation(fmt.Sprintf("LIST response %q is not (attributes) delimiter name", clip(r.Lines[0])))
 		}
 		m := Mailbox{Delim: vals[1].Text(), Name: vals[2].Text()}
 		for _, a := range vals[0].List {
@@ -881,7 +854,7 @@ func (c *Client) Fetch(ctx context.Context, seqset, items string) ([]Message, er
 		}
 		vals, err := r.Values()
 		if err != nil || len(vals) != 1 || vals[0].Kind != List || len(vals[0].List)%2 != 0 {
-			return out, c.protocolError(fmt.Sprintf("FETCH response %q is not a list of name value pairs", clip(r.Lines[0])))
+			return out, c.conn.ProtocolViolation(fmt.Sprintf("FETCH response %q is not a list of name value pairs", clip(r.Lines[0])))
 		}
 		m := Message{Seq: r.Num}
 		for i := 0; i < len(vals[0].List); i += 2 {
@@ -908,7 +881,7 @@ func (c *Client) Search(ctx context.Context, criteria string) ([]uint32, error) 
 		for _, f := range strings.Fields(r.Data) {
 			n, err := strconv.ParseUint(f, 10, 32)
 			if err != nil {
-				return out, c.protocolError(fmt.Sprintf("SEARCH result %q is not a number", clip(f)))
+				return out, c.conn.ProtocolViolation(fmt.Sprintf("SEARCH result %q is not a number", clip(f)))
 			}
 			out = append(out, uint32(n))
 		}

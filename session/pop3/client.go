@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
@@ -117,17 +115,7 @@ var timestampRE = regexp.MustCompile(`<[^<>\s]*@[^<>\s]*>`)
 // AUTHORIZATION state. opts.Proto is set to "pop3"; use TLSImplicit for
 // port 995 (RFC 8314). A -ERR greeting is returned as an *Error.
 func Dial(ctx context.Context, addr string, opts wire.Options) (*Client, error) {
-	opts.Proto = "pop3"
-	conn, err := wire.Dial(ctx, addr, opts)
-	if err != nil {
-		return nil, err
-	}
-	c, err := NewClient(ctx, conn)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return c, nil
+	return wire.DialClient(ctx, addr, opts, "pop3", NewClient)
 }
 
 // NewClient reads the greeting on a connection that wire.Dial opened
@@ -258,19 +246,7 @@ func decodeChallenge(text string) string {
 	if text == "" {
 		return "empty challenge: the server waits for the SASL response"
 	}
-	dec, err := base64.StdEncoding.DecodeString(text)
-	if err != nil {
-		return ""
-	}
-	if !utf8.Valid(dec) {
-		return ""
-	}
-	for _, r := range string(dec) {
-		if !unicode.IsPrint(r) && r != ' ' {
-			return ""
-		}
-	}
-	return "base64 for " + strconv.Quote(string(dec))
+	return wire.Base64Annotation(text)
 }
 
 // refusal builds the *Error for a -ERR response.
@@ -421,7 +397,7 @@ func (c *Client) AuthPlain(ctx context.Context, user, password string) error {
 		return err
 	}
 	if r.Status != StatusContinue {
-		return c.protocolError("the server answered AUTH PLAIN with +OK before receiving credentials")
+		return c.conn.ProtocolViolation("the server answered AUTH PLAIN with +OK before receiving credentials")
 	}
 	c.conn.BeginStep("auth")
 	if err := c.conn.WriteLine(ctx, wire.Line{Text: payload, Record: "<redacted>", Annotation: note}); err != nil {
@@ -446,13 +422,7 @@ func (c *Client) finishAuth(ctx context.Context, r *Response, err error) error {
 	if _, err := c.read(ctx, readSpec{}); err != nil {
 		return err
 	}
-	return c.protocolError("the server sent another \"+\" challenge after the PLAIN credentials")
-}
-
-func (c *Client) protocolError(msg string) error {
-	pe := &wire.ProtocolError{Proto: "pop3", Step: c.conn.Step(), Msg: msg}
-	c.conn.Note(transcript.Error, pe.Error())
-	return pe
+	return c.conn.ProtocolViolation("the server sent another \"+\" challenge after the PLAIN credentials")
 }
 
 // Stat sends STAT and returns the number of messages and their total size
@@ -464,7 +434,7 @@ func (c *Client) Stat(ctx context.Context) (count int, size int64, err error) {
 	}
 	n, sz, ok := parseNumSize(r.Text)
 	if !ok {
-		return 0, 0, c.protocolError(fmt.Sprintf("STAT response %q is not \"count size\"", transcript.PrintableString(clip(r.Text))))
+		return 0, 0, c.conn.ProtocolViolation(fmt.Sprintf("STAT response %q is not \"count size\"", transcript.PrintableString(clip(r.Text))))
 	}
 	return n, sz, nil
 }
@@ -494,7 +464,7 @@ func (c *Client) List(ctx context.Context) ([]ListEntry, error) {
 	for _, l := range r.Lines {
 		n, sz, ok := parseNumSize(l)
 		if !ok {
-			return out, c.protocolError(fmt.Sprintf("LIST line %q is not \"number size\"", transcript.PrintableString(clip(l))))
+			return out, c.conn.ProtocolViolation(fmt.Sprintf("LIST line %q is not \"number size\"", transcript.PrintableString(clip(l))))
 		}
 		out = append(out, ListEntry{Num: n, Size: sz})
 	}
@@ -515,7 +485,7 @@ func (c *Client) Uidl(ctx context.Context) ([]UIDEntry, error) {
 			n, err = strconv.Atoi(f[0])
 		}
 		if len(f) != 2 || err != nil {
-			return out, c.protocolError(fmt.Sprintf("UIDL line %q is not \"number uid\"", transcript.PrintableString(clip(l))))
+			return out, c.conn.ProtocolViolation(fmt.Sprintf("UIDL line %q is not \"number uid\"", transcript.PrintableString(clip(l))))
 		}
 		out = append(out, UIDEntry{Num: n, UID: f[1]})
 	}
