@@ -84,6 +84,10 @@ type Conn struct {
 	connected time.Time
 	armed     time.Time // the socket deadline last set
 
+	stepLines  int   // server lines recorded in this step
+	skipLines  int   // server lines not recorded in this step (over MaxRecordLines)
+	skipBytes  int64 // their bytes
+
 	ncMu      sync.Mutex // guards nc against Close from another goroutine during a TLS upgrade
 	closeOnce sync.Once
 	closeErr  error
@@ -176,6 +180,8 @@ func (c *Conn) Step() string { return c.step }
 // BeginStep names the step that the next lines belong to and starts its
 // timer: the step must finish within the step timeout.
 func (c *Conn) BeginStep(name string) {
+	c.flushSkipped()
+	c.stepLines = 0
 	c.step = name
 	c.stepEnd = time.Now().Add(c.limits.StepTimeout)
 }
@@ -213,6 +219,7 @@ func (c *Conn) guard(ctx context.Context) (stop func() bool, which string, err e
 
 // wrapErr turns a socket error into a specific one.
 func (c *Conn) wrapErr(ctx context.Context, err error, which, wait string) error {
+	c.flushSkipped()
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %s cancelled: %w", c.proto, stepName(c.step), context.Cause(ctx))
 	}
@@ -331,6 +338,7 @@ func (c *Conn) ReadLine(ctx context.Context, wait string) ([]byte, error) {
 			keep = append(keep, frag[:min(len(frag), 512-len(keep))]...)
 			c.ts.Append(transcript.Entry{Dir: transcript.Server, Proto: c.proto, Step: c.step, Raw: keep, Secure: c.Secure(), Partial: true,
 				Annotation: fmt.Sprintf("line cut off here: longer than the %d-byte limit", c.limits.MaxLine)})
+			c.flushSkipped()
 			le := &LimitError{Limit: "line length", Max: int64(c.limits.MaxLine), Step: c.step}
 			c.ts.Notef(transcript.Error, c.proto, c.step, le.Error())
 			c.abort(le)
@@ -391,12 +399,34 @@ func (c *Conn) ReadFull(ctx context.Context, n int64, wait string) ([]byte, erro
 // RecordServer appends a server line. A non-nil reply marks the last line
 // of a complete reply; its RTT is measured from the last write (or from
 // the connection, for a greeting).
+//
+// At most Limits.MaxRecordLines lines are recorded per step; the lines
+// beyond that are counted and summed up in one note when the reply
+// completes (the completing line itself is always recorded), so that a
+// server cannot make the transcript grow without bound.
 func (c *Conn) RecordServer(line []byte, reply *transcript.Reply, annotation string) transcript.Entry {
 	e := transcript.Entry{Dir: transcript.Server, Proto: c.proto, Step: c.step, Raw: line, Secure: c.Secure(), Annotation: annotation, Reply: reply}
+	if reply == nil && c.stepLines >= c.limits.MaxRecordLines {
+		c.skipLines++
+		c.skipBytes += int64(len(line)) + 2
+		return e
+	}
 	if reply != nil {
 		e.RTT = time.Since(c.sentAt)
+		c.flushSkipped()
 	}
+	c.stepLines++
 	return c.ts.Append(e)
+}
+
+// flushSkipped records a note for the lines RecordServer left out.
+func (c *Conn) flushSkipped() {
+	if c.skipLines == 0 {
+		return
+	}
+	c.ts.Notef(transcript.Info, c.proto, c.step, fmt.Sprintf("%d more server lines (%d bytes) received but not recorded: the transcript keeps at most %d lines per step",
+		c.skipLines, c.skipBytes, c.limits.MaxRecordLines))
+	c.skipLines, c.skipBytes = 0, 0
 }
 
 // Note appends a note about this connection.

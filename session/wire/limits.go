@@ -30,6 +30,12 @@ type Limits struct {
 	StepTimeout time.Duration
 	// SessionTimeout bounds the whole conversation. Default 10 minutes.
 	SessionTimeout time.Duration
+	// MaxRecordLines is the most server lines recorded in the transcript
+	// for one step; further lines are counted and summed up in one note,
+	// and the line that completes a reply is always recorded. Each entry
+	// costs a few hundred bytes, so without this a server sending a 32 MiB
+	// message of one-character lines would cost gigabytes. Default 2000.
+	MaxRecordLines int
 }
 
 // Default limits, documented in the README.
@@ -41,6 +47,7 @@ const (
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultStepTimeout    = 30 * time.Second
 	DefaultSessionTimeout = 10 * time.Minute
+	DefaultMaxRecordLines = 2000
 )
 
 // withDefaults fills zero fields.
@@ -65,6 +72,9 @@ func (l Limits) withDefaults(proto string) Limits {
 	}
 	if l.SessionTimeout <= 0 {
 		l.SessionTimeout = DefaultSessionTimeout
+	}
+	if l.MaxRecordLines <= 0 {
+		l.MaxRecordLines = DefaultMaxRecordLines
 	}
 	return l
 }

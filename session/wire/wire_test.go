@@ -347,3 +347,36 @@ func TestPipelinedLinesKeepTheirSteps(t *testing.T) {
 		t.Fatalf("steps = %q %q %q", es[0].Step, es[1].Step, es[2].Step)
 	}
 }
+
+func TestRecordCapPerStep(t *testing.T) {
+	addr := serve(t, func(c net.Conn) { time.Sleep(50 * time.Millisecond) })
+	ts := transcript.NewStore()
+	c, err := Dial(context.Background(), addr, Options{Proto: "pop3", Transcript: ts, Limits: Limits{MaxRecordLines: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.BeginStep("retr")
+	before := ts.Len()
+	for i := 0; i < 1000; i++ {
+		c.RecordServer([]byte("x"), nil, "")
+	}
+	c.RecordServer([]byte("."), &transcript.Reply{Code: "+OK", OK: true}, "")
+	es := ts.Since(before)
+	if len(es) != 12 {
+		t.Fatalf("recorded %d entries, want 10 lines + 1 note + the final line", len(es))
+	}
+	note, last := es[10], es[11]
+	if note.Dir != transcript.Note || !strings.Contains(string(note.Raw), "990 more server lines (2970 bytes)") {
+		t.Fatalf("summary note = %q", note.Raw)
+	}
+	if last.Reply == nil || string(last.Raw) != "." {
+		t.Fatalf("final line not recorded: %+v", last)
+	}
+	// The next step starts a fresh budget.
+	c.BeginStep("quit")
+	c.RecordServer([]byte("+OK bye"), nil, "")
+	if got := ts.Since(ts.Len() - 1)[0]; string(got.Raw) != "+OK bye" {
+		t.Fatalf("new step's line not recorded: %q", got.Raw)
+	}
+}
