@@ -5,7 +5,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +19,7 @@ import (
 
 	"github.com/mailflow/mailflow/bench"
 	"github.com/mailflow/mailflow/diag/mx"
+	"github.com/mailflow/mailflow/diag/mx/mxtest"
 )
 
 // recorder is a Resolver that writes down every question it forwards.
@@ -63,16 +69,48 @@ func pictures(res mx.Resolver, n, workers int) int64 {
 // "dig -f" form), then times -runs passes and prints the median rate.
 func runDNS(args []string) error {
 	fs := flag.NewFlagSet("dns", flag.ContinueOnError)
-	server := fs.String("server", "", "DNS server HOST:PORT serving the bench zones")
+	server := fs.String("server", "", "DNS server HOST:PORT serving the bench zones; empty: an in-process server (diag/mx/mxtest) with them")
+	dig := fs.Bool("dig", true, "also time \"dig -f\" asking the same questions, alternating with mailflow's passes")
 	n := fs.Int("domains", 1000, "number of generated domains")
 	workers := fs.Int("workers", 32, "domains looked up at once")
 	runs := fs.Int("runs", 3, "timed passes")
 	out := fs.String("questions", "", "write the questions of one pass here, one \"NAME TYPE\" per line")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed mailflow passes here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *server == "" {
-		return fmt.Errorf("-server is required")
+		var zone strings.Builder
+		for origin, text := range bench.Zones(*n, 5) {
+			zp := dns.NewZoneParser(strings.NewReader(text), origin+".", "")
+			for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+				zone.WriteString(rr.String() + "\n")
+			}
+			if err := zp.Err(); err != nil {
+				return err
+			}
+		}
+		s, err := mxtest.New(zone.String())
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		*server = s.Addr
+	}
+	if *dig && *out == "" {
+		*out = filepath.Join(os.TempDir(), fmt.Sprintf("mfbench-questions-%d.txt", os.Getpid()))
+		defer os.Remove(*out)
 	}
 	c := mx.NewClient(*server)
 	c.Timeout = 5 * time.Second
@@ -96,15 +134,33 @@ func runDNS(args []string) error {
 			return err
 		}
 	}
-	var times []time.Duration
+	host, port, _ := net.SplitHostPort(*server)
+	var times, digTimes []time.Duration
 	for range *runs {
 		start := time.Now()
 		if f := pictures(c, *n, *workers); f > 0 {
 			return fmt.Errorf("%d of %d pictures were wrong", f, *n)
 		}
 		times = append(times, time.Since(start))
+		if *dig {
+			// One dig process asking every question in turn: what a
+			// script around dig does at best (no process per question).
+			start := time.Now()
+			cmd := exec.Command("dig", "@"+host, "-p", port, "+tries=1", "+time=5", "-f", *out)
+			if outb, err := cmd.Output(); err != nil {
+				return fmt.Errorf("dig -f: %v", err)
+			} else if got := strings.Count(string(outb), "->>HEADER<<-"); got != len(rec.qs) {
+				return fmt.Errorf("dig -f answered %d of %d questions", got, len(rec.qs))
+			}
+			digTimes = append(digTimes, time.Since(start))
+		}
 	}
 	m := median(times)
-	fmt.Printf("DOMAINS=%d QUESTIONS=%d MEDIAN_MS=%s RATE=%.0f\n", *n, len(rec.qs), ms(m), float64(*n)/m.Seconds())
+	fmt.Printf("DOMAINS=%d QUESTIONS=%d SERVER=%s MEDIAN_MS=%s RATE=%.0f", *n, len(rec.qs), *server, ms(m), float64(*n)/m.Seconds())
+	if *dig {
+		dm := median(digTimes)
+		fmt.Printf(" DIG_MEDIAN_MS=%s DIG_RATE=%.1f", ms(dm), float64(*n)/dm.Seconds())
+	}
+	fmt.Println()
 	return nil
 }
