@@ -281,16 +281,52 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // WriteJSONL writes a header line, then one JSON object per entry.
 func WriteJSONL(w io.Writer, m Meta, es []Entry) error {
 	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	if err := enc.Encode(JSONHeader{Type: "header", Version: JSONSchemaVersion, Title: m.Title, Target: m.Target, Started: m.started(es)}); err != nil {
+	if err := writeJSONLine(bw, JSONHeader{Type: "header", Version: JSONSchemaVersion, Title: m.Title, Target: m.Target, Started: m.started(es)}); err != nil {
 		return err
 	}
 	for _, e := range es {
-		if err := enc.Encode(toJSON(e)); err != nil {
+		if err := writeJSONLine(bw, toJSON(e)); err != nil {
 			return err
 		}
 	}
 	return bw.Flush()
+}
+
+// writeJSONLine writes v as one line of JSON with every character that
+// could act on a terminal escaped (see marshalInert).
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := marshalInert(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// marshalInert is json.Marshal, then C1 controls, DEL and bidirectional
+// formatting characters are written as \u escapes too. encoding/json
+// escapes C0 controls but leaves these as raw UTF-8, and a `cat` or `less`
+// of the file would hand them to the terminal. The escapes decode to the
+// same strings, so nothing is lost.
+func marshalInert(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if isPlain(b) {
+		return b, nil
+	}
+	out := make([]byte, 0, len(b)+16)
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == 0x7f || (r >= 0x80 && r <= 0x9f) || isBidiControl(r) || r == 0xfeff {
+			out = append(out, '\\', 'u', hexDigits[(r>>12)&0xF], hexDigits[(r>>8)&0xF], hexDigits[(r>>4)&0xF], hexDigits[r&0xF])
+		} else {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out, nil
 }
 
 // ReadJSONL reads a JSON-lines export back (for replay). Lines it cannot

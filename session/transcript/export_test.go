@@ -243,3 +243,35 @@ func FuzzReadJSONL(f *testing.F) {
 		}
 	})
 }
+
+func TestJSONLEscapesC1AndBidi(t *testing.T) {
+	es := []Entry{{Seq: 1, Dir: Server, Raw: []byte("250 a\u009b2Jb \u202eevil\u2066 \x7f"), Annotation: "\u0085x",
+		Reply: &Reply{Code: "250", Lines: []string{"250 \u202e"}}}}
+	var buf bytes.Buffer
+	if err := WriteJSONL(&buf, Meta{}, es); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range buf.String() {
+		if r == 0x7f || (r >= 0x80 && r <= 0x9f) || isBidiControl(r) {
+			t.Fatalf("raw %U in JSON lines output: %q", r, buf.String())
+		}
+	}
+	_, got, err := ReadJSONL(&buf)
+	if err != nil || len(got) != 1 || !bytes.Equal(got[0].Raw, es[0].Raw) || got[0].Annotation != es[0].Annotation ||
+		got[0].Reply.Lines[0] != es[0].Reply.Lines[0] {
+		t.Fatalf("round trip lost data: %+v, %v", got, err)
+	}
+	// The journal uses the same encoding.
+	j, err := OpenJournal(t.TempDir(), "x", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if err := j.Write(es[0]); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(j.Path())
+	if strings.ContainsRune(string(b), 0x9b) || strings.ContainsRune(string(b), 0x202e) {
+		t.Fatalf("journal holds raw C1/bidi characters: %q", b)
+	}
+}

@@ -1,7 +1,6 @@
 package transcript
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,7 +50,7 @@ func OpenJournal(dir, target string, now time.Time) (*Journal, error) {
 		return nil, fmt.Errorf("transcript: journal %s: %w", path, err)
 	}
 	j := &Journal{f: f, path: path}
-	b, _ := json.Marshal(JSONHeader{Type: "header", Version: JSONSchemaVersion, Target: target, Started: now})
+	b, _ := marshalInert(JSONHeader{Type: "header", Version: JSONSchemaVersion, Target: target, Started: now})
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("transcript: journal %s: %w", path, err)
@@ -64,7 +63,7 @@ func (j *Journal) Path() string { return j.path }
 
 // Write appends e as one JSON line. It implements Sink.
 func (j *Journal) Write(e Entry) error {
-	b, err := json.Marshal(toJSON(e))
+	b, err := marshalInert(toJSON(e))
 	if err != nil {
 		return err
 	}
