@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"context"
 	"encoding/base64"
 	"errors"
 	"reflect"
@@ -10,17 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailflow/mailflow/internal/clienttest"
 	"github.com/mailflow/mailflow/internal/peertest"
 	"github.com/mailflow/mailflow/internal/transcripttest"
-	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
 )
-
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 const greeting = "* OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ STARTTLS AUTH=PLAIN] Dovecot ready."
 
@@ -49,12 +42,7 @@ func TestSession(t *testing.T) {
 		p.Expect("a008 LOGOUT")
 		p.Send("* BYE Logging out", "a008 OK Logout completed.")
 	})
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
 	if !c.HasCap("starttls") || c.Preauth() {
 		t.Errorf("caps from greeting = %q", c.Caps())
 	}
@@ -122,14 +110,8 @@ func TestLoginRefused(t *testing.T) {
 		p.Expect(`a001 LOGIN kate "wrong"`) // a password is always quoted: a bare NIL would be read as nil
 		p.Send("a001 NO [AUTHENTICATIONFAILED] Authentication failed.")
 	})
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	err = c.Login(ctx, "kate", "wrong")
+	c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
+	err := c.Login(ctx, "kate", "wrong")
 	var ie *Error
 	if !errors.As(err, &ie) || ie.Status != "NO" || ie.Code != "AUTHENTICATIONFAILED" || ie.Command != "LOGIN" || ie.Step != "login" || ie.Temporary() {
 		t.Fatalf("Login = %#v", err)
@@ -159,7 +141,7 @@ func TestGreetings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
 			addr, _ := peertest.Start(t, func(p *peertest.Peer) { p.Send(tt.line) })
-			c, err := Dial(testCtx(t), addr, wire.Options{})
+			c, err := Dial(clienttest.Context(t), addr, wire.Options{})
 			switch tt.status {
 			case "BYE":
 				var ie *Error
@@ -193,13 +175,7 @@ func TestLoginLiterals(t *testing.T) {
 			p.Expect(pw)
 			p.Send("a001 OK Logged in")
 		})
-		ctx := testCtx(t)
-		ts := transcript.NewStore()
-		c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
 		if err := c.Login(ctx, "kate", pw); err != nil {
 			t.Fatal(err)
 		}
@@ -219,13 +195,7 @@ func TestLoginLiterals(t *testing.T) {
 			p.Expect(pw)
 			p.Send("a001 OK Logged in")
 		})
-		ctx := testCtx(t)
-		ts := transcript.NewStore()
-		c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
 		if err := c.Login(ctx, "kätè", pw); err != nil {
 			t.Fatal(err)
 		}
@@ -236,12 +206,7 @@ func TestLoginLiterals(t *testing.T) {
 			p.Send("* OK [CAPABILITY IMAP4rev1 LITERAL+] ready")
 			p.Read()
 		})
-		ctx := testCtx(t)
-		c, err := Dial(ctx, addr, wire.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c, ctx, _ := clienttest.Dial(t, Dial, addr, wire.Options{})
 		if err := c.Login(ctx, "kate", "a\r\nb"); wire.Classify(err) != wire.KindInput {
 			t.Fatalf("Login = %v, want an input error", err)
 		}
@@ -265,13 +230,7 @@ func TestAuthenticatePlain(t *testing.T) {
 				}
 				p.Send("a001 OK [CAPABILITY IMAP4rev1 IDLE] Logged in")
 			})
-			ctx := testCtx(t)
-			ts := transcript.NewStore()
-			c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
 			if err := c.AuthenticatePlain(ctx, "kate", "kate-pass"); err != nil {
 				t.Fatal(err)
 			}
@@ -290,13 +249,7 @@ func TestStartTLS(t *testing.T) {
 		p.Expect("a002 CAPABILITY")
 		p.Send("* CAPABILITY IMAP4rev1 AUTH=PLAIN", "a002 OK done")
 	})
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, addr, wire.Options{Transcript: ts, TLSOptions: wire.TLSOptions{RootCAs: pool}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{TLSOptions: wire.TLSOptions{RootCAs: pool}})
 	info, err := c.StartTLS(ctx)
 	if err != nil || !info.Verified {
 		t.Fatalf("StartTLS = %+v, %v", info, err)
@@ -320,15 +273,9 @@ func TestHugeLiteralRefused(t *testing.T) {
 		p.Send("* 1 FETCH (BODY[] {1099511627776}")
 		p.Read() // until the client closes
 	})
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
 	start := time.Now()
-	_, err = c.Fetch(ctx, "1", "BODY[]")
+	_, err := c.Fetch(ctx, "1", "BODY[]")
 	var le *wire.LimitError
 	if !errors.As(err, &le) || le.Limit != "message data" || le.Max != wire.DefaultMaxData || le.Step != "fetch" {
 		t.Fatalf("Fetch = %v, want the message data limit", err)
@@ -349,14 +296,8 @@ func TestResetMidResponse(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		p.Reset()
 	})
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = c.List(ctx, "", "*")
+	c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
+	_, err := c.List(ctx, "", "*")
 	if err == nil || !strings.Contains(err.Error(), "during list") {
 		t.Fatalf("List = %v, want an error naming the list step", err)
 	}
@@ -374,12 +315,7 @@ func TestWrongTagIsProtocolError(t *testing.T) {
 		p.Expect("a001 NOOP")
 		p.Send("zz9 OK NOOP completed")
 	})
-	ctx := testCtx(t)
-	c, err := Dial(ctx, addr, wire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, ctx, _ := clienttest.Dial(t, Dial, addr, wire.Options{})
 	if _, err := c.Noop(ctx); wire.Classify(err) != wire.KindProtocol {
 		t.Fatalf("Noop = %v, want a protocol error", err)
 	}
@@ -408,13 +344,7 @@ func TestDoRaw(t *testing.T) {
 		p.Expect("a004 logout")
 		p.Send("* BYE bye", "a004 OK done")
 	})
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, addr, wire.Options{Transcript: ts, TLSOptions: wire.TLSOptions{RootCAs: pool}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{TLSOptions: wire.TLSOptions{RootCAs: pool}})
 	steps := []struct {
 		line     string
 		tag      string

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailflow/mailflow/internal/clienttest"
 	"github.com/mailflow/mailflow/internal/realpeers"
 	"github.com/mailflow/mailflow/internal/transcripttest"
-	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
 )
 
@@ -23,13 +23,7 @@ func TestDovecotFetchDelivered(t *testing.T) {
 	marker := fmt.Sprintf("mailflow-imap-%d", time.Now().UnixNano())
 	m.Send(t, m.Address("kate"), "Subject: "+marker+"\r\n\r\nhello from mailflow\r\n")
 	m.WaitMessage(t, "kate", marker, 15*time.Second)
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, m.IMAP, wire.Options{Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, ctx, ts := clienttest.Dial(t, Dial, m.IMAP, wire.Options{})
 	if _, err := c.Capability(ctx); err != nil || !c.HasCap("STARTTLS") {
 		t.Fatalf("Capability = %q, %v", c.Caps(), err)
 	}
@@ -77,13 +71,7 @@ func TestDovecotTLS(t *testing.T) {
 	m.LogOnFailure(t)
 	tlsOpts := wire.TLSOptions{CAFile: m.CAFile}
 	t.Run("STARTTLS", func(t *testing.T) {
-		ctx := testCtx(t)
-		ts := transcript.NewStore()
-		c, err := Dial(ctx, m.IMAP, wire.Options{TLSOptions: tlsOpts, Transcript: ts})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c, ctx, ts := clienttest.Dial(t, Dial, m.IMAP, wire.Options{TLSOptions: tlsOpts})
 		info, err := c.StartTLS(ctx)
 		if err != nil || !info.Verified {
 			t.Fatalf("StartTLS = %+v, %v", info, err)
@@ -103,12 +91,7 @@ func TestDovecotTLS(t *testing.T) {
 		transcripttest.NoSecrets(t, ts, m.Users["kate"])
 	})
 	t.Run("IMAPS", func(t *testing.T) {
-		ctx := testCtx(t)
-		c, err := Dial(ctx, m.IMAPS, wire.Options{TLS: wire.TLSImplicit, TLSOptions: tlsOpts})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c, ctx, _ := clienttest.Dial(t, Dial, m.IMAPS, wire.Options{TLS: wire.TLSImplicit, TLSOptions: tlsOpts})
 		if !c.Conn().TLS().Verified {
 			t.Fatalf("TLS = %+v", c.Conn().TLS())
 		}
@@ -126,14 +109,8 @@ func TestDovecotLoginFailure(t *testing.T) {
 	t.Parallel()
 	m := realpeers.Postfix(t)
 	m.LogOnFailure(t)
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, m.IMAP, wire.Options{Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	err = c.Login(ctx, "kate", "wrong-password")
+	c, ctx, ts := clienttest.Dial(t, Dial, m.IMAP, wire.Options{})
+	err := c.Login(ctx, "kate", "wrong-password")
 	var ie *Error
 	if !errors.As(err, &ie) || ie.Status != "NO" || ie.Code != "AUTHENTICATIONFAILED" {
 		t.Fatalf("Login(wrong) = %v, want NO [AUTHENTICATIONFAILED]", err)

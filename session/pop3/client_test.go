@@ -10,17 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailflow/mailflow/internal/clienttest"
 	"github.com/mailflow/mailflow/internal/peertest"
 	"github.com/mailflow/mailflow/internal/transcripttest"
 	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
 )
-
-func testCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 func TestSessionUserPassListRetr(t *testing.T) {
 	addr, p := peertest.Start(t, func(p *peertest.Peer) {
@@ -50,12 +45,7 @@ func TestSessionUserPassListRetr(t *testing.T) {
 		p.Expect("QUIT")
 		p.Send("+OK Bye")
 	})
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
 	if c.Timestamp() != "<1896.697170952@dbc.mtview.ca.us>" {
 		t.Errorf("Timestamp = %q", c.Timestamp())
 	}
@@ -145,17 +135,11 @@ func TestErrResponseCodes(t *testing.T) {
 				p.Expect("PASS *")
 				p.Send(tt.reply)
 			})
-			ctx := testCtx(t)
-			ts := transcript.NewStore()
-			c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
 			if err := c.User(ctx, "kate"); err != nil {
 				t.Fatal(err)
 			}
-			err = c.Pass(ctx, "pw")
+			err := c.Pass(ctx, "pw")
 			var pe *Error
 			if !errors.As(err, &pe) || pe.Code != tt.code || pe.Command != "PASS" || pe.Step != "pass" || pe.Temporary() != tt.temporary {
 				t.Fatalf("Pass = %#v, want Code %q Temporary %v", err, tt.code, tt.temporary)
@@ -179,14 +163,8 @@ func TestBadStatusIsProtocolError(t *testing.T) {
 				p.Expect("USER kate")
 				p.Send(reply)
 			})
-			ctx := testCtx(t)
-			ts := transcript.NewStore()
-			c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			err = c.User(ctx, "kate")
+			c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
+			err := c.User(ctx, "kate")
 			var pe *wire.ProtocolError
 			if !errors.As(err, &pe) || pe.Step != "user" || wire.Classify(err) != wire.KindProtocol {
 				t.Fatalf("User after %q = %v, want a protocol error in step user", reply, err)
@@ -201,7 +179,7 @@ func TestBadStatusIsProtocolError(t *testing.T) {
 func TestGreeting(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
 		addr, _ := peertest.Start(t, func(p *peertest.Peer) { p.Send("-ERR [SYS/TEMP] Too many connections") })
-		_, err := Dial(testCtx(t), addr, wire.Options{})
+		_, err := Dial(clienttest.Context(t), addr, wire.Options{})
 		var pe *Error
 		if !errors.As(err, &pe) || pe.Command != "greeting" || pe.Step != "connect" || !pe.Temporary() {
 			t.Fatalf("Dial = %v, want a temporary greeting refusal", err)
@@ -212,14 +190,14 @@ func TestGreeting(t *testing.T) {
 	})
 	t.Run("hostile bytes are printable in the error", func(t *testing.T) {
 		addr, _ := peertest.Start(t, func(p *peertest.Peer) { p.Send("-ERR \x1b[31mred\x07") })
-		_, err := Dial(testCtx(t), addr, wire.Options{})
+		_, err := Dial(clienttest.Context(t), addr, wire.Options{})
 		if err == nil || strings.ContainsAny(err.Error(), "\x1b\x07") {
 			t.Fatalf("Dial = %q, want an error without control bytes", err)
 		}
 	})
 	t.Run("closed before greeting", func(t *testing.T) {
 		addr, _ := peertest.Start(t, func(p *peertest.Peer) {})
-		_, err := Dial(testCtx(t), addr, wire.Options{})
+		_, err := Dial(clienttest.Context(t), addr, wire.Options{})
 		if k := wire.Classify(err); k != wire.KindClosed {
 			t.Fatalf("Dial = %v (%s), want closed", err, k)
 		}
@@ -234,14 +212,8 @@ func TestResetInMultiLineResponse(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		p.Reset()
 	})
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = c.Retr(ctx, 1)
+	c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
+	_, err := c.Retr(ctx, 1)
 	if err == nil || !strings.Contains(err.Error(), "retr") {
 		t.Fatalf("Retr = %v, want an error naming the retr step", err)
 	}
@@ -268,13 +240,8 @@ func TestMessageDataLimit(t *testing.T) {
 		}
 		p.Send(".")
 	})
-	ctx := testCtx(t)
-	c, err := Dial(ctx, addr, wire.Options{Limits: wire.Limits{MaxData: 1000}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = c.Retr(ctx, 1)
+	c, ctx, _ := clienttest.Dial(t, Dial, addr, wire.Options{Limits: wire.Limits{MaxData: 1000}})
+	_, err := c.Retr(ctx, 1)
 	var le *wire.LimitError
 	if !errors.As(err, &le) || le.Limit != "message data" || le.Max != 1000 || le.Step != "retr" {
 		t.Fatalf("Retr = %v, want the message data limit in step retr", err)
@@ -293,12 +260,7 @@ func TestSTLS(t *testing.T) {
 		p.Expect("QUIT")
 		p.Send("+OK")
 	})
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, addr, wire.Options{Transcript: ts, TLSOptions: wire.TLSOptions{RootCAs: pool}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{TLSOptions: wire.TLSOptions{RootCAs: pool}})
 	info, err := c.STLS(ctx)
 	if err != nil || !info.Verified {
 		t.Fatalf("STLS = %+v, %v", info, err)
@@ -328,13 +290,8 @@ func TestSTLSUntrustedCertificate(t *testing.T) {
 		// The client aborts the handshake; the error is expected.
 		tls.Server(p.Conn(), &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
 	})
-	ctx := testCtx(t)
-	c, err := Dial(ctx, addr, wire.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = c.STLS(ctx)
+	c, ctx, _ := clienttest.Dial(t, Dial, addr, wire.Options{})
+	_, err := c.STLS(ctx)
 	if wire.Classify(err) != wire.KindTLSVerify {
 		t.Fatalf("STLS with an unknown CA = %v (%s)", err, wire.Classify(err))
 	}
@@ -363,13 +320,7 @@ func TestAuthPlain(t *testing.T) {
 				}
 				p.Send("+OK Logged in.")
 			})
-			ctx := testCtx(t)
-			ts := transcript.NewStore()
-			c, err := Dial(ctx, addr, wire.Options{Transcript: ts})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
 			if err := c.AuthPlain(ctx, tt.user, tt.pass); err != nil {
 				t.Fatal(err)
 			}
@@ -412,13 +363,7 @@ func TestDoRaw(t *testing.T) {
 		p.Expect("XTND")
 		p.Send("-ERR unknown command")
 	})
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, addr, wire.Options{Transcript: ts, TLSOptions: wire.TLSOptions{RootCAs: pool}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{TLSOptions: wire.TLSOptions{RootCAs: pool}})
 	steps := []struct {
 		line   string
 		status string
@@ -473,7 +418,7 @@ func TestCancelEndsRead(t *testing.T) {
 		p.Expect("NOOP")
 		p.Read() // wait for the client to go away
 	})
-	c, err := Dial(testCtx(t), addr, wire.Options{})
+	c, err := Dial(clienttest.Context(t), addr, wire.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

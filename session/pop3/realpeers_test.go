@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailflow/mailflow/internal/clienttest"
 	"github.com/mailflow/mailflow/internal/realpeers"
 	"github.com/mailflow/mailflow/internal/transcripttest"
-	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
 )
 
@@ -35,13 +35,7 @@ func TestDovecotRetrDelivered(t *testing.T) {
 	marker := fmt.Sprintf("mailflow-pop3-%d", time.Now().UnixNano())
 	m.Send(t, m.Address("kate"), "Subject: "+marker+"\r\n\r\nhello\r\n.dot line\r\n")
 	m.WaitMessage(t, "kate", marker, 15*time.Second)
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, m.POP3, wire.Options{Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, ctx, ts := clienttest.Dial(t, Dial, m.POP3, wire.Options{})
 	caps, err := c.Capa(ctx)
 	if err != nil || !caps.Has("STLS") || !caps.Has("RESP-CODES") {
 		t.Fatalf("Capa = %v, %v", caps, err)
@@ -86,12 +80,7 @@ func TestDovecotTLS(t *testing.T) {
 	m.LogOnFailure(t)
 	tlsOpts := wire.TLSOptions{CAFile: m.CAFile}
 	t.Run("STLS", func(t *testing.T) {
-		ctx := testCtx(t)
-		c, err := Dial(ctx, m.POP3, wire.Options{TLSOptions: tlsOpts})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c, ctx, _ := clienttest.Dial(t, Dial, m.POP3, wire.Options{TLSOptions: tlsOpts})
 		info, err := c.STLS(ctx)
 		if err != nil || !info.Verified {
 			t.Fatalf("STLS = %+v, %v", info, err)
@@ -110,12 +99,7 @@ func TestDovecotTLS(t *testing.T) {
 		}
 	})
 	t.Run("POP3S", func(t *testing.T) {
-		ctx := testCtx(t)
-		c, err := Dial(ctx, m.POP3S, wire.Options{TLS: wire.TLSImplicit, TLSOptions: tlsOpts})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c, ctx, _ := clienttest.Dial(t, Dial, m.POP3S, wire.Options{TLS: wire.TLSImplicit, TLSOptions: tlsOpts})
 		if !c.Conn().TLS().Verified {
 			t.Fatalf("TLS = %+v", c.Conn().TLS())
 		}
@@ -125,7 +109,7 @@ func TestDovecotTLS(t *testing.T) {
 		}
 	})
 	t.Run("unknown CA", func(t *testing.T) {
-		_, err := Dial(testCtx(t), m.POP3S, wire.Options{TLS: wire.TLSImplicit})
+		_, err := Dial(clienttest.Context(t), m.POP3S, wire.Options{TLS: wire.TLSImplicit})
 		if wire.Classify(err) != wire.KindTLSVerify {
 			t.Fatalf("Dial without the CA = %v", err)
 		}
@@ -136,17 +120,11 @@ func TestDovecotLoginFailure(t *testing.T) {
 	t.Parallel()
 	m := realpeers.Postfix(t)
 	m.LogOnFailure(t)
-	ctx := testCtx(t)
-	ts := transcript.NewStore()
-	c, err := Dial(ctx, m.POP3, wire.Options{Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, ctx, ts := clienttest.Dial(t, Dial, m.POP3, wire.Options{})
 	if err := c.User(ctx, "kate"); err != nil {
 		t.Fatal(err)
 	}
-	err = c.Pass(ctx, "wrong-password")
+	err := c.Pass(ctx, "wrong-password")
 	var pe *Error
 	if !errors.As(err, &pe) || pe.Code != "AUTH" || pe.Temporary() {
 		t.Fatalf("Pass(wrong) = %v, want -ERR [AUTH]", err)
