@@ -167,40 +167,40 @@ func TestGreetings(t *testing.T) {
 
 func TestLoginLiterals(t *testing.T) {
 	pw := "pässwörd"
-	t.Run("synchronizing", func(t *testing.T) {
-		addr, p := peertest.Start(t, func(p *peertest.Peer) {
-			p.Send("* OK [CAPABILITY IMAP4rev1] ready")
-			p.Expect("a001 LOGIN kate {10}")
-			p.Send("+ Ready for literal data")
-			p.Expect(pw)
-			p.Send("a001 OK Logged in")
+	tests := []struct {
+		name, caps, user string
+		// script is the server's side after the greeting: a line
+		// starting with "S: " is sent, any other is expected.
+		script []string
+	}{
+		{"synchronizing", "IMAP4rev1", "kate", []string{"a001 LOGIN kate {10}", "S: + Ready for literal data", pw, "S: a001 OK Logged in"}},
+		{"LITERAL+", "IMAP4rev1 LITERAL+", "kätè", []string{"a001 LOGIN {6+}", "kätè {10+}", pw, "S: a001 OK Logged in"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr, p := peertest.Start(t, func(p *peertest.Peer) {
+				p.Send("* OK [CAPABILITY " + tt.caps + "] ready")
+				for _, l := range tt.script {
+					if sent, ok := strings.CutPrefix(l, "S: "); ok {
+						p.Send(sent)
+					} else {
+						p.Expect(l)
+					}
+				}
+			})
+			c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
+			if err := c.Login(ctx, tt.user, pw); err != nil {
+				t.Fatal(err)
+			}
+			transcripttest.NoSecrets(t, ts, pw)
+			if e, ok := transcripttest.Find(ts, "<redacted>"); !ok || !e.Redacted {
+				t.Errorf("literal password entry = %+v %v", e, ok)
+			}
+			if !p.Received(pw) {
+				t.Errorf("server lines = %q", p.Lines())
+			}
 		})
-		c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
-		if err := c.Login(ctx, "kate", pw); err != nil {
-			t.Fatal(err)
-		}
-		transcripttest.NoSecrets(t, ts, pw)
-		if e, ok := transcripttest.Find(ts, "<redacted>"); !ok || !e.Redacted {
-			t.Errorf("literal password entry = %+v %v", e, ok)
-		}
-		if !p.Received(pw) {
-			t.Errorf("server lines = %q", p.Lines())
-		}
-	})
-	t.Run("LITERAL+", func(t *testing.T) {
-		addr, _ := peertest.Start(t, func(p *peertest.Peer) {
-			p.Send("* OK [CAPABILITY IMAP4rev1 LITERAL+] ready")
-			p.Expect("a001 LOGIN {6+}")
-			p.Expect("kätè {10+}")
-			p.Expect(pw)
-			p.Send("a001 OK Logged in")
-		})
-		c, ctx, ts := clienttest.Dial(t, Dial, addr, wire.Options{})
-		if err := c.Login(ctx, "kätè", pw); err != nil {
-			t.Fatal(err)
-		}
-		transcripttest.NoSecrets(t, ts, pw)
-	})
+	}
 	t.Run("password with CRLF refused", func(t *testing.T) {
 		addr, _ := peertest.Start(t, func(p *peertest.Peer) {
 			p.Send("* OK [CAPABILITY IMAP4rev1 LITERAL+] ready")
