@@ -20,6 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mailflow/mailflow/diag/addr"
+	"github.com/mailflow/mailflow/internal/config"
 	"github.com/mailflow/mailflow/session/check"
 	"github.com/mailflow/mailflow/session/smtp"
 	"github.com/mailflow/mailflow/session/transcript"
@@ -139,6 +140,10 @@ reached. In batch mode: the worst of the domains (3, then 1, then 0).`,
   mailflow check --domains domains.txt --parallel 16 --to 'postmaster@{domain}' --json > results.jsonl`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The configuration file fills every flag not given here.
+			if _, err := config.FromFlags(cmd.Flags()); err != nil {
+				return usageErr("%v", err)
+			}
 			o.stdin = cmd.InOrStdin()
 			return runCheck(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args, o)
 		},
@@ -177,25 +182,25 @@ reached. In batch mode: the worst of the domains (3, then 1, then 0).`,
 	f.DurationVar(&o.slowBanner, "slow-banner", check.DefaultSlowBanner, "report a banner slower than this as a greet pause or tarpit (0: never)")
 	f.StringVar(&o.domainsFile, "domains", "", "check every domain listed in FILE (one per line, # comments; - for standard input)")
 	f.IntVar(&o.parallel, "parallel", 8, "with --domains: how many domains to check at once")
+	config.AddFlags(f)
 	return cmd
 }
 
-// readPassword returns the password from --password-file or the
-// environment, never from the command line.
+// readPassword returns the password from --password-file, the
+// environment, or a no-echo prompt when standard input is a terminal;
+// never from the command line. Without --user no password is needed.
 func readPassword(o *checkOptions) (string, error) {
-	if o.passwordFile != "" {
-		b, err := os.ReadFile(o.passwordFile)
-		if err != nil {
-			return "", fmt.Errorf("--password-file: %w", err)
-		}
-		pw, _, _ := strings.Cut(string(b), "\n")
-		pw = strings.TrimSuffix(pw, "\r")
-		if pw == "" {
-			return "", fmt.Errorf("--password-file %s: the first line is empty", o.passwordFile)
-		}
-		return pw, nil
+	if o.user == "" {
+		return "", nil
 	}
-	return os.Getenv(passwordEnv), nil
+	pw, err := config.ReadPassword(o.passwordFile, passwordEnv, true)
+	switch {
+	case errors.Is(err, config.ErrNoPassword):
+		return "", fmt.Errorf("--user %s needs a password: give --password-file FILE or set %s", o.user, passwordEnv)
+	case err != nil && o.passwordFile != "":
+		return "", fmt.Errorf("--password-file: %w", err)
+	}
+	return pw, err
 }
 
 func runCheck(ctx context.Context, stdout, stderr io.Writer, args []string, o *checkOptions) error {

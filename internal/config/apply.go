@@ -120,8 +120,8 @@ var DefaultFlagNames = map[string]string{
 	KeyHelo:           "helo",
 	KeyResolvers:      "resolver",
 	KeyConnectTimeout: "connect-timeout",
-	KeyStepTimeout:    "step-timeout",
-	KeySessionTimeout: "timeout",
+	KeyStepTimeout:    "timeout",
+	KeySessionTimeout: "session-timeout",
 	KeyCAFile:         "ca-file",
 }
 

@@ -285,7 +285,7 @@ helo = "file.helo"
 resolvers = ["192.0.2.9"]
 ca_file = "/file/ca.pem"
 [timeouts]
-session = "3m"
+step = "3m"
 connect = "4s"
 [profile.work]
 server = "smtp.example.com"
@@ -392,8 +392,8 @@ func sameSet(a, b []string) bool {
 func TestApplyBadValue(t *testing.T) {
 	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
 	fs.Int("timeout", 0, "") // a command whose --timeout is in seconds
-	_, err := Apply(fs, Settings{SessionTimeout: time.Minute})
-	if err == nil || !strings.Contains(err.Error(), "timeouts.session for --timeout") {
+	_, err := Apply(fs, Settings{StepTimeout: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "timeouts.step for --timeout") {
 		t.Fatalf("Apply = %v, want an error naming the setting and flag", err)
 	}
 }

@@ -84,9 +84,9 @@ type Conn struct {
 	connected time.Time
 	armed     time.Time // the socket deadline last set
 
-	stepLines  int   // server lines recorded in this step
-	skipLines  int   // server lines not recorded in this step (over MaxRecordLines)
-	skipBytes  int64 // their bytes
+	stepLines int   // server lines recorded in this step
+	skipLines int   // server lines not recorded in this step (over MaxRecordLines)
+	skipBytes int64 // their bytes
 
 	ncMu      sync.Mutex // guards nc against Close from another goroutine during a TLS upgrade
 	closeOnce sync.Once
