@@ -27,18 +27,25 @@ type meta struct {
 // entry is one keyed row of a code table (SMTP basic codes, enhanced codes,
 // POP3 and IMAP statuses and response codes).
 type entry struct {
-	Key       string   `toml:"key"`
-	Command   string   `toml:"command"`
-	Class     Class    `toml:"class"`
+	Key     string `toml:"key"`
+	Command string `toml:"command"`
+	Class   Class  `toml:"class"`
+	Refine  bool   `toml:"refine"`
+	advice
+
+	table string
+}
+
+// advice is the explanation a table row or a pattern gives: the same
+// fields in both kinds of file, decoded in place (an embedded struct's
+// fields are the outer table's keys) and checked by one rule.
+type advice struct {
 	Category  Category `toml:"category"`
-	Refine    bool     `toml:"refine"`
 	Summary   string   `toml:"summary"`
 	Meaning   string   `toml:"meaning"`
 	Causes    []string `toml:"causes"`
 	NextSteps []string `toml:"next_steps"`
 	Note      string   `toml:"note"`
-
-	table string
 }
 
 // pattern is one vendor or keyword rule: code constraints plus text.
@@ -55,12 +62,7 @@ type pattern struct {
 	None      []string `toml:"none"`
 	Regex     string   `toml:"regex"`
 	Weak      bool     `toml:"weak"`
-	Category  Category `toml:"category"`
-	Summary   string   `toml:"summary"`
-	Meaning   string   `toml:"meaning"`
-	Causes    []string `toml:"causes"`
-	NextSteps []string `toml:"next_steps"`
-	Note      string   `toml:"note"`
+	advice
 
 	table string
 	re    *regexp.Regexp
@@ -369,7 +371,7 @@ func (k *kb) checkEntry(table string, e *entry) error {
 	if (table == "pop3" || table == "imap") && strings.HasPrefix(e.Key, "[") && e.Class == "" {
 		return fmt.Errorf("key %q: response codes need a class", e.Key)
 	}
-	return checkText(e.Key, e.Category, e.Summary, e.Meaning, e.Causes, e.NextSteps)
+	return e.check(e.Key)
 }
 
 // isStatusKey accepts a status word or a bracketed response code.
@@ -386,20 +388,23 @@ func isStatusKey(key string, words ...string) bool {
 	return false
 }
 
-func checkText(key string, c Category, summary, meaning string, causes, steps []string) error {
-	if !c.Valid() {
-		return fmt.Errorf("%q: invalid category %q", key, c)
+// check applies the rules every row and pattern share: a known category,
+// a one-line summary, a meaning, and at least one cause and one step,
+// none of them blank. key names the row in the error.
+func (a *advice) check(key string) error {
+	if !a.Category.Valid() {
+		return fmt.Errorf("%q: invalid category %q", key, a.Category)
 	}
-	if strings.TrimSpace(summary) == "" || strings.Contains(summary, "\n") {
+	if strings.TrimSpace(a.Summary) == "" || strings.Contains(a.Summary, "\n") {
 		return fmt.Errorf("%q: summary must be one non-empty line", key)
 	}
-	if strings.TrimSpace(meaning) == "" {
+	if strings.TrimSpace(a.Meaning) == "" {
 		return fmt.Errorf("%q: empty meaning", key)
 	}
-	if len(causes) == 0 || len(steps) == 0 {
+	if len(a.Causes) == 0 || len(a.NextSteps) == 0 {
 		return fmt.Errorf("%q: needs causes and next_steps", key)
 	}
-	for _, s := range append(append([]string{}, causes...), steps...) {
+	for _, s := range append(append([]string{}, a.Causes...), a.NextSteps...) {
 		if strings.TrimSpace(s) == "" {
 			return fmt.Errorf("%q: empty cause or step", key)
 		}
@@ -479,7 +484,7 @@ func (k *kb) checkPattern(p *pattern) error {
 	if p.Category == CategoryOK && !onlySuccess(p.Classes) {
 		return fmt.Errorf("category ok needs classes = [\"success\"] or [\"intermediate\"]")
 	}
-	return checkText(p.ID, p.Category, p.Summary, p.Meaning, p.Causes, p.NextSteps)
+	return p.check(p.ID)
 }
 
 func onlySuccess(cs []Class) bool {

@@ -20,12 +20,18 @@ type answer struct {
 	isPattern bool
 }
 
-func fromEntry(e *entry) *answer {
+// answer starts an answer with the advice's text.
+func (a *advice) answer() *answer {
 	return &answer{
-		category: e.Category, summary: e.Summary, meaning: e.Meaning,
-		causes: e.Causes, steps: e.NextSteps, note: e.Note,
-		matched: e.table + ":" + entryKey(e),
+		category: a.Category, summary: a.Summary, meaning: a.Meaning,
+		causes: a.Causes, steps: a.NextSteps, note: a.Note,
 	}
+}
+
+func fromEntry(e *entry) *answer {
+	a := e.answer()
+	a.matched = e.table + ":" + entryKey(e)
+	return a
 }
 
 func entryKey(e *entry) string {
@@ -36,11 +42,9 @@ func entryKey(e *entry) string {
 }
 
 func fromPattern(p *pattern) *answer {
-	return &answer{
-		category: p.Category, summary: p.Summary, meaning: p.Meaning,
-		causes: p.Causes, steps: p.NextSteps, note: p.Note,
-		matched: p.table + ":" + p.ID, vendor: p.Vendor, classes: p.Classes, isPattern: true,
-	}
+	a := p.answer()
+	a.matched, a.vendor, a.classes, a.isPattern = p.table+":"+p.ID, p.Vendor, p.Classes, true
+	return a
 }
 
 // mctx is what patterns are matched against.
