@@ -21,7 +21,7 @@ type Store struct {
 	start   time.Time
 	now     func() time.Time
 	entries []Entry
-	changed chan struct{} // closed and replaced on every change
+	changed chan struct{} // made by a waiting reader, closed by the next change
 	closed  bool
 	sinks   []Sink
 	sinkErr error
@@ -39,7 +39,7 @@ func WithSink(k Sink) Option { return func(s *Store) { s.sinks = append(s.sinks,
 
 // NewStore returns an empty store whose elapsed times count from now.
 func NewStore(opts ...Option) *Store {
-	s := &Store{now: time.Now, changed: make(chan struct{})}
+	s := &Store{now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -71,9 +71,18 @@ func (s *Store) Append(e Entry) Entry {
 			s.sinkErr = err
 		}
 	}
-	close(s.changed)
-	s.changed = make(chan struct{})
+	s.wake()
 	return e
+}
+
+// wake releases the readers blocked in WaitSince. The channel exists only
+// while someone waits, so an append nobody is waiting for allocates
+// nothing here.
+func (s *Store) wake() {
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 }
 
 // Notef appends a note entry with the given level, protocol and step.
@@ -90,8 +99,7 @@ func (s *Store) Close() {
 		return
 	}
 	s.closed = true
-	close(s.changed)
-	s.changed = make(chan struct{})
+	s.wake()
 }
 
 // Closed reports whether Close was called.
@@ -148,11 +156,16 @@ func (s *Store) since(seq int) []Entry {
 func (s *Store) WaitSince(ctx context.Context, seq int) (entries []Entry, closed bool, err error) {
 	for {
 		s.mu.Lock()
-		es, closed, ch := s.since(seq), s.closed, s.changed
-		s.mu.Unlock()
+		es, closed := s.since(seq), s.closed
 		if len(es) > 0 || closed {
+			s.mu.Unlock()
 			return es, closed, nil
 		}
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		ch := s.changed
+		s.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():

@@ -116,3 +116,12 @@ func TestConcurrentWritersKeepOrderInSink(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkStoreAppend(b *testing.B) {
+	s := NewStore()
+	raw := []byte("250-PIPELINING")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s.Append(Entry{Dir: Server, Proto: "smtp", Step: "ehlo", Raw: raw})
+	}
+}
