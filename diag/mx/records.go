@@ -100,38 +100,65 @@ func tags(s string) map[string]string {
 	return m
 }
 
-func withPrefix(txts []string, prefix string) []string {
-	var out []string
-	for _, t := range txts {
-		if len(t) >= len(prefix) && strings.EqualFold(t[:len(prefix)], prefix) {
-			rest := strings.TrimLeft(t[len(prefix):], " \t")
-			if rest == "" || rest[0] == ';' || len(t) == len(prefix) {
-				out = append(out, t)
-			}
+// versioned returns a test for TXT strings that start with the version
+// tag prefix ("v=DMARC1"), case-insensitively, followed by the end or by
+// ";" after optional blanks.
+func versioned(prefix string) func(string) bool {
+	return func(t string) bool {
+		if len(t) < len(prefix) || !strings.EqualFold(t[:len(prefix)], prefix) {
+			return false
 		}
+		rest := strings.TrimLeft(t[len(prefix):], " \t")
+		return rest == "" || rest[0] == ';'
 	}
-	return out
 }
 
-func (l *lookup) spf(ctx context.Context) {
-	domain := l.p.ASCIIDomain
-	res := SPFResult{TXTResult: TXTResult{Name: domain, Records: []string{}, Problems: []Problem{}}, Limit: SPFLookupLimit}
-	txts, err := l.txt(ctx, domain)
+// txtRecord starts the result for the TXT strings at name that keep
+// accepts. A failed lookup sets Error and a "lookup failed" verdict, and
+// no record at all the verdict "none"; the caller judges the rest.
+func (l *lookup) txtRecord(ctx context.Context, name string, keep func(string) bool) (TXTResult, error) {
+	res := TXTResult{Name: name, Records: []string{}, Problems: []Problem{}}
+	txts, err := l.txt(ctx, name)
 	for _, t := range txts {
-		if IsSPF(t) {
+		if keep(t) {
 			res.Records = append(res.Records, t)
 		}
 	}
 	res.Found = len(res.Records) > 0
-	add := func(code string, sev Severity, format string, args ...any) {
-		res.Problems = append(res.Problems, Problem{Code: code, Severity: sev, Message: fmt.Sprintf(format, args...)})
-	}
 	switch {
 	case err != nil:
 		res.Error = info(err)
 		res.Verdict = "lookup failed: " + string(KindOf(err))
-	case len(res.Records) == 0:
+	case !res.Found:
 		res.Verdict = "none"
+	}
+	return res, err
+}
+
+// problem adds a problem to the record's list.
+func (r *TXTResult) problem(code string, sev Severity, format string, args ...any) {
+	r.Problems = append(r.Problems, Problem{Code: code, Severity: sev, Message: fmt.Sprintf(format, args...)})
+}
+
+// publish stores a record's result (store runs under the lock), adds its
+// problems to the picture's and reports the record as an event.
+func (l *lookup) publish(record string, r *TXTResult, store func()) {
+	l.mu.Lock()
+	store()
+	l.p.Problems = append(l.p.Problems, r.Problems...)
+	l.mu.Unlock()
+	l.emit(Event{Kind: EventRecord, Record: record, Verdict: r.Verdict, Problems: slices.Clone(r.Problems), Err: cloneInfo(r.Error)})
+}
+
+func (l *lookup) spf(ctx context.Context) {
+	domain := l.p.ASCIIDomain
+	txt, err := l.txtRecord(ctx, domain, IsSPF)
+	res := SPFResult{TXTResult: txt, Limit: SPFLookupLimit}
+	add := res.problem
+	switch {
+	case err != nil:
+		// txtRecord has set the error and the verdict.
+	case len(res.Records) == 0:
 		add("spf_missing", SeverityWarning, "no SPF record at %s: receivers cannot tell which servers may send its mail", domain)
 	case len(res.Records) > 1:
 		res.Verdict = "permerror: more than one SPF record"
@@ -165,11 +192,7 @@ func (l *lookup) spf(ctx context.Context) {
 			}
 		}
 	}
-	l.mu.Lock()
-	l.p.Records.SPF = res
-	l.p.Problems = append(l.p.Problems, res.Problems...)
-	l.mu.Unlock()
-	l.emit(Event{Kind: EventRecord, Record: "spf", Verdict: res.Verdict, Problems: slices.Clone(res.Problems), Err: info(err)})
+	l.publish("spf", &res.TXTResult, func() { l.p.Records.SPF = res })
 }
 
 // spfWalk follows includes and redirects, counting lookups, with loop
@@ -236,19 +259,13 @@ func (w *spfWalk) walk(ctx context.Context, rec SPF, path []string) int {
 
 func (l *lookup) dmarc(ctx context.Context) {
 	name := "_dmarc." + l.p.ASCIIDomain
-	res := DMARCResult{TXTResult: TXTResult{Name: name, Records: []string{}, Problems: []Problem{}}}
-	txts, err := l.txt(ctx, name)
-	res.Records = append(res.Records, withPrefix(txts, "v=DMARC1")...)
-	res.Found = len(res.Records) > 0
-	add := func(code string, sev Severity, format string, args ...any) {
-		res.Problems = append(res.Problems, Problem{Code: code, Severity: sev, Message: fmt.Sprintf(format, args...)})
-	}
+	txt, err := l.txtRecord(ctx, name, versioned("v=DMARC1"))
+	res := DMARCResult{TXTResult: txt}
+	add := res.problem
 	switch {
 	case err != nil:
-		res.Error = info(err)
-		res.Verdict = "lookup failed: " + string(KindOf(err))
+		// txtRecord has set the error and the verdict.
 	case len(res.Records) == 0:
-		res.Verdict = "none"
 		add("dmarc_missing", SeverityInfo, "no DMARC record at %s (the organisational domain was not checked)", name)
 	case len(res.Records) > 1:
 		res.Verdict = "invalid: more than one DMARC record"
@@ -283,42 +300,27 @@ func (l *lookup) dmarc(ctx context.Context) {
 			res.Verdict += ", rua=" + strings.Join(res.RUA, ",")
 		}
 	}
-	l.mu.Lock()
-	l.p.Records.DMARC = res
-	l.p.Problems = append(l.p.Problems, res.Problems...)
-	l.mu.Unlock()
-	l.emit(Event{Kind: EventRecord, Record: "dmarc", Verdict: res.Verdict, Problems: slices.Clone(res.Problems), Err: info(err)})
+	l.publish("dmarc", &res.TXTResult, func() { l.p.Records.DMARC = res })
 }
 
 // tagRecord reads a "v=..." TXT record with tags at name.
 func (l *lookup) tagRecord(ctx context.Context, record, name, version, required string) TXTResult {
-	res := TXTResult{Name: name, Records: []string{}, Problems: []Problem{}}
-	txts, err := l.txt(ctx, name)
-	res.Records = append(res.Records, withPrefix(txts, version)...)
-	res.Found = len(res.Records) > 0
+	res, err := l.txtRecord(ctx, name, versioned(version))
 	switch {
-	case err != nil:
-		res.Error = info(err)
-		res.Verdict = "lookup failed: " + string(KindOf(err))
-	case len(res.Records) == 0:
-		res.Verdict = "none"
+	case err != nil, len(res.Records) == 0:
+		// txtRecord has set the verdict.
 	case len(res.Records) > 1:
 		res.Verdict = "invalid: more than one record"
-		res.Problems = append(res.Problems, Problem{Code: record + "_multiple", Severity: SeverityError,
-			Message: fmt.Sprintf("%d %s records at %s: receivers ignore them all", len(res.Records), version, name)})
+		res.problem(record+"_multiple", SeverityError, "%d %s records at %s: receivers ignore them all", len(res.Records), version, name)
 	default:
 		res.Tags = tags(res.Records[0])
 		if v := res.Tags[required]; v == "" {
 			res.Verdict = "invalid: no " + required + "="
-			res.Problems = append(res.Problems, Problem{Code: record + "_no_" + required, Severity: SeverityError,
-				Message: fmt.Sprintf("the %s record at %s has no %s= tag", version, name, required)})
+			res.problem(record+"_no_"+required, SeverityError, "the %s record at %s has no %s= tag", version, name, required)
 		} else {
 			res.Verdict = required + "=" + v
 		}
 	}
-	l.mu.Lock()
-	l.p.Problems = append(l.p.Problems, res.Problems...)
-	l.mu.Unlock()
 	return res
 }
 
@@ -329,18 +331,12 @@ func (l *lookup) mtaSTS(ctx context.Context) {
 	if res.Found && res.Error == nil && len(res.Records) == 1 && res.Tags["id"] != "" {
 		res.Verdict += " (policy at https://mta-sts." + l.p.ASCIIDomain + "/.well-known/mta-sts.txt not fetched)"
 	}
-	l.mu.Lock()
-	l.p.Records.MTASTS = res
-	l.mu.Unlock()
-	l.emit(Event{Kind: EventRecord, Record: "mta_sts", Verdict: res.Verdict, Problems: slices.Clone(res.Problems), Err: cloneInfo(res.Error)})
+	l.publish("mta_sts", &res, func() { l.p.Records.MTASTS = res })
 }
 
 func (l *lookup) tlsRPT(ctx context.Context) {
 	res := l.tagRecord(ctx, "tls_rpt", "_smtp._tls."+l.p.ASCIIDomain, "v=TLSRPTv1", "rua")
-	l.mu.Lock()
-	l.p.Records.TLSRPT = res
-	l.mu.Unlock()
-	l.emit(Event{Kind: EventRecord, Record: "tls_rpt", Verdict: res.Verdict, Problems: slices.Clone(res.Problems), Err: cloneInfo(res.Error)})
+	l.publish("tls_rpt", &res, func() { l.p.Records.TLSRPT = res })
 }
 
 func cloneInfo(e *ErrorInfo) *ErrorInfo {
