@@ -63,8 +63,10 @@ func (c *Client) pickMech() string {
 // Auth authenticates with SMTP AUTH (RFC 4954). mech is PLAIN, LOGIN or
 // CRAM-MD5, or "" to pick one the server offers. The password never
 // reaches the transcript: payloads that carry it are recorded as
-// "<redacted>" (and it is registered with the transcript's scrubber as a
-// second line of defence); challenges are annotated with their decoded
+// "<redacted>", and the password, the PLAIN payload and the CRAM-MD5
+// digest (each also in base64) are registered with the transcript's
+// scrubber before they are sent, so that a server echoing them back is
+// recorded redacted too; challenges are annotated with their decoded
 // text. 235 means success.
 func (c *Client) Auth(ctx context.Context, user, password, mech string) (Reply, error) {
 	c.conn.Transcript().AddSecret(password)
@@ -112,6 +114,10 @@ func (c *Client) Auth(ctx context.Context, user, password, mech string) (Reply, 
 		// go-sasl builds the RFC 4616 message: authzid NUL authcid NUL passwd.
 		_, ir, _ := sasl.NewPlainClient("", user, password).Start()
 		payload := base64.StdEncoding.EncodeToString(ir)
+		// The payload is not base64(password) (its alignment depends on
+		// the user name's length), so it is registered on its own: a
+		// server echoing it back must not get it recorded.
+		c.conn.Transcript().AddSecret(string(ir), user+"\x00"+password)
 		send(wire.Line{Text: "AUTH PLAIN " + payload, Record: "AUTH PLAIN " + redacted,
 			Annotation: fmt.Sprintf("PLAIN credentials of user %q (password not recorded)", user)})
 		if err == nil && r.Code == 334 {
@@ -140,7 +146,11 @@ func (c *Client) Auth(ctx context.Context, user, password, mech string) (Reply, 
 				send(wire.Line{Text: "*", Annotation: "cancel the exchange (RFC 4954 §4)"})
 				return fail(pe)
 			}
-			send(wire.Line{Text: base64.StdEncoding.EncodeToString([]byte(user + " " + cramDigest(password, challenge))),
+			// The digest allows an offline guess of the password (RFC
+			// 2195 §4): it is kept out of the transcript like the password.
+			digest := cramDigest(password, challenge)
+			c.conn.Transcript().AddSecret(digest, user+" "+digest)
+			send(wire.Line{Text: base64.StdEncoding.EncodeToString([]byte(user + " " + digest)),
 				Record: "<redacted digest>", Annotation: fmt.Sprintf("CRAM-MD5 response of user %q (RFC 2195)", user)})
 		}
 	default:

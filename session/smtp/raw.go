@@ -66,7 +66,9 @@ func (c *Client) Do(ctx context.Context, line string) (Reply, error) {
 		auth = &rawAuth{mech: strings.ToUpper(fields[1])}
 		if len(fields) >= 3 {
 			auth.responses = 1
-			l.Record, l.Annotation = rawAuthRecord(auth.mech, 0, fields[2], fields[0]+" "+fields[1]+" ")
+			var secrets []string
+			l.Record, l.Annotation, secrets = rawAuthRecord(auth.mech, 0, fields[2], fields[0]+" "+fields[1]+" ")
+			c.conn.Transcript().AddSecret(secrets...)
 		}
 	}
 	if verb == "PASS" || verb == "LOGIN" {
@@ -128,7 +130,9 @@ func (c *Client) rawAuthLine(ctx context.Context, line string) (Reply, error) {
 	if line == "*" {
 		l.Annotation = "cancel the AUTH exchange (RFC 4954 §4)"
 	} else {
-		l.Record, l.Annotation = rawAuthRecord(a.mech, a.responses, line, "")
+		var secrets []string
+		l.Record, l.Annotation, secrets = rawAuthRecord(a.mech, a.responses, line, "")
+		c.conn.Transcript().AddSecret(secrets...)
 	}
 	a.responses++
 	r, err := c.roundTrip(ctx, "auth", decodeChallenge, l)
@@ -140,35 +144,46 @@ func (c *Client) rawAuthLine(ctx context.Context, line string) (Reply, error) {
 }
 
 // rawAuthRecord decides how a SASL response is recorded. It returns the
-// replacement for the transcript ("" keeps the line) and an annotation.
-// Only the LOGIN user name (the first LOGIN response) is kept in clear;
-// everything else that could carry a secret is redacted, including
-// mechanisms mailflow does not know.
-func rawAuthRecord(mech string, n int, payload, prefix string) (record, note string) {
+// replacement for the transcript ("" keeps the line), an annotation and
+// the secrets the caller registers with the transcript's scrubber before
+// sending, so that a server echoing them back is recorded redacted too:
+// the payload as typed and, when it decodes, the decoded response, the
+// password (LOGIN, PLAIN) or the digest (CRAM-MD5, RFC 2195 §4: it allows
+// an offline guess). Only the LOGIN user name (the first LOGIN response)
+// is kept in clear; everything else that could carry a secret is
+// redacted, including mechanisms mailflow does not know.
+func rawAuthRecord(mech string, n int, payload, prefix string) (record, note string, secrets []string) {
 	dec, err := base64.StdEncoding.DecodeString(payload)
+	secrets = []string{payload}
+	if err == nil {
+		secrets = append(secrets, string(dec))
+	}
 	switch mech {
 	case MechLogin:
 		if n == 0 {
 			if err == nil {
-				return "", fmt.Sprintf("user name %q", transcript.Printable(dec))
+				return "", fmt.Sprintf("user name %q", transcript.Printable(dec)), nil
 			}
-			return "", "not valid base64"
+			return "", "not valid base64", nil
 		}
-		return prefix + redacted, "password (not recorded)"
+		return prefix + redacted, "password (not recorded)", secrets
 	case MechPlain:
 		if err == nil {
 			if parts := bytes.Split(dec, []byte{0}); len(parts) == 3 {
-				return prefix + redacted, fmt.Sprintf("PLAIN credentials of user %q (password not recorded)", transcript.Printable(parts[1]))
+				// authcid NUL passwd, and the password alone.
+				secrets = append(secrets, string(dec[len(parts[0])+1:]), string(parts[2]))
+				return prefix + redacted, fmt.Sprintf("PLAIN credentials of user %q (password not recorded)", transcript.Printable(parts[1])), secrets
 			}
 		}
-		return prefix + redacted, "PLAIN credentials (not recorded)"
+		return prefix + redacted, "PLAIN credentials (not recorded)", secrets
 	case MechCRAMMD5:
 		if err == nil {
 			if i := bytes.LastIndexByte(dec, ' '); i > 0 {
-				return prefix + "<redacted digest>", fmt.Sprintf("CRAM-MD5 response of user %q", transcript.Printable(dec[:i]))
+				secrets = append(secrets, string(dec[i+1:]))
+				return prefix + "<redacted digest>", fmt.Sprintf("CRAM-MD5 response of user %q", transcript.Printable(dec[:i])), secrets
 			}
 		}
-		return prefix + "<redacted digest>", "CRAM-MD5 response"
+		return prefix + "<redacted digest>", "CRAM-MD5 response", secrets
 	}
-	return prefix + redacted, "SASL response of mechanism " + mech + " (not recorded)"
+	return prefix + redacted, "SASL response of mechanism " + mech + " (not recorded)", secrets
 }
