@@ -9,6 +9,13 @@
 // inside tea.Cmd bodies, so Update never blocks and the package never
 // opens a socket itself.
 //
+// The procedure is a diag/wizard.Machine held by the root model (pure
+// logic, no I/O): Update asks it for the next action, runs the action in
+// a Cmd and feeds the outcome back; the wizard pane draws rows rebuilt
+// from the machine, and a failed verdict opens the diag/checklist step it
+// names. Passwords are typed at a masked prompt and live only in the Cmd
+// that sends them.
+//
 // Every byte that came from a server reaches the screen only through
 // transcript.Printable (directly or via transcript.Entry.Text), so a
 // hostile server cannot send escape sequences (OSC 52 clipboard writes,
