@@ -2,7 +2,6 @@ package realpeers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,18 +66,7 @@ func zoneFileName(origin string) string {
 }
 
 func startNSD(zones map[string]string) (*DNS, error) {
-	var errs []error
-	for attempt := 0; attempt < 3; attempt++ {
-		d, retry, err := startNSDOnce(zones)
-		if err == nil {
-			return d, nil
-		}
-		errs = append(errs, err)
-		if !retry {
-			break
-		}
-	}
-	return nil, errors.Join(errs...)
+	return withRetries(func() (*DNS, bool, error) { return startNSDOnce(zones) })
 }
 
 func startNSDOnce(zones map[string]string) (d *DNS, retry bool, err error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -208,22 +207,13 @@ var mailUsers = map[string]string{
 // startMail starts Postfix and Dovecot, retrying with fresh ports and a
 // fresh directory when another test binary grabbed a port in between.
 func startMail() (*Mail, error) {
-	var errs []error
-	for attempt := 0; attempt < 3; attempt++ {
+	return withRetries(func() (*Mail, bool, error) {
 		p, err := freePorts(9, false)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		m, retry, err := startMailOnce(mailPorts{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]})
-		if err == nil {
-			return m, nil
-		}
-		errs = append(errs, err)
-		if !retry {
-			break
-		}
-	}
-	return nil, errors.Join(errs...)
+		return startMailOnce(mailPorts{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]})
+	})
 }
 
 // startMailOnce makes one attempt with the given ports; retry reports

@@ -419,3 +419,23 @@ func tail(path string, max int) string {
 	}
 	return string(b)
 }
+
+// withRetries runs once up to three times, for as long as it fails and
+// says another attempt might succeed (a free port that another process
+// bound between our pick and the daemon's bind), and returns the first
+// success or all the attempts' errors joined.
+func withRetries[T any](once func() (v T, retry bool, err error)) (T, error) {
+	var errs []error
+	for range 3 {
+		v, retry, err := once()
+		if err == nil {
+			return v, nil
+		}
+		errs = append(errs, err)
+		if !retry {
+			break
+		}
+	}
+	var zero T
+	return zero, errors.Join(errs...)
+}
