@@ -2,18 +2,15 @@ package pop3d
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"math/big"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailflow/mailflow/internal/pki"
 )
 
 type memDrop struct {
@@ -59,17 +56,25 @@ func (b *memBackend) Login(_ net.Conn, user, pass string) (Maildrop, error) {
 
 func testTLS(t *testing.T) *tls.Config {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := pki.SelfSigned(pki.Spec{DNSNames: []string{"localhost"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	return &tls.Config{Certificates: []tls.Certificate{c.TLS()}}
+}
+
+// committedAfter waits until n sessions have closed their maildrop and
+// returns the UIDs committed for deletion so far.
+func (b *memBackend) committedAfter(t *testing.T, n int) []string {
+	t.Helper()
+	waitFor(t, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.closes == n
+	})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.committed...)
 }
 
 func start(t *testing.T, insecure bool) (*memBackend, string) {
@@ -215,15 +220,8 @@ func TestDialogue(t *testing.T) {
 	if _, err := c.r.ReadByte(); err == nil {
 		t.Error("connection still open after QUIT")
 	}
-	waitFor(t, func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return b.closes == 1
-	})
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.committed) != 1 || b.committed[0] != "u2" {
-		t.Errorf("committed %q, want [u2]", b.committed)
+	if got := b.committedAfter(t, 1); len(got) != 1 || got[0] != "u2" {
+		t.Errorf("committed %q, want [u2]", got)
 	}
 }
 
@@ -238,15 +236,8 @@ func TestNoCommitWithoutQuit(t *testing.T) {
 	c2.cmd("PASS kate pass", "-ERR [IN-USE]")
 	c.cmd("DELE 1", "+OK")
 	c.c.Close()
-	waitFor(t, func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return b.closes == 1
-	})
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.committed) != 0 {
-		t.Errorf("dropped session committed %q", b.committed)
+	if got := b.committedAfter(t, 1); len(got) != 0 {
+		t.Errorf("dropped session committed %q", got)
 	}
 }
 
