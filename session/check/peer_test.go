@@ -28,6 +28,8 @@ type peerConfig struct {
 	tls           *tls.Config
 	// rcpt answers RCPT TO (default 250).
 	rcpt func(arg string) string
+	// auth answers an AUTH command line (default 235).
+	auth func(line string) string
 }
 
 // scriptedPeer serves cfg on every connection to its listeners and
@@ -177,7 +179,11 @@ func (p *scriptedPeer) handle(c net.Conn) {
 			}
 			c, r, secure = tc, bufio.NewReader(tc), true
 		case strings.HasPrefix(up, "AUTH "):
-			w("235 2.7.0 ok")
+			if p.cfg.auth != nil {
+				w(p.cfg.auth(l))
+			} else {
+				w("235 2.7.0 ok")
+			}
 		case strings.HasPrefix(up, "RCPT TO:"):
 			if p.cfg.rcpt != nil {
 				w(p.cfg.rcpt(l[len("RCPT TO:"):]))

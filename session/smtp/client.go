@@ -217,8 +217,37 @@ func (c *Client) readReply(ctx context.Context, wait string, annotate func(Reply
 		tr := r.Transcript()
 		e := c.conn.RecordServer(raw, &tr, note)
 		r.RTT = e.RTT
+		if e.Redacted && e.Reply != nil {
+			r = scrubbed(r, e.Reply.Lines)
+		}
 		return r, nil
 	}
+}
+
+// scrubbed returns r with the lines the transcript recorded: a line that
+// echoed a secret registered with the transcript (AddSecret) has it
+// replaced by "<redacted>" there, and the Reply handed to callers (and so
+// Exchanges, Error messages and the check's results) must not hold it
+// either. The code and the enhanced code are kept: a secret is at least
+// four bytes and cannot hide in the three-digit code alone.
+func scrubbed(r Reply, lines []string) Reply {
+	if len(lines) != len(r.Lines) {
+		return r
+	}
+	out := r
+	out.Lines = append([]string(nil), lines...)
+	out.Text = append([]string(nil), r.Text...)
+	for i, l := range lines {
+		if l == r.Lines[i] {
+			continue
+		}
+		if len(l) >= 4 && len(r.Lines[i]) >= 4 && l[:4] == r.Lines[i][:4] {
+			out.Text[i] = l[4:]
+		} else {
+			out.Text[i] = l
+		}
+	}
+	return out
 }
 
 // roundTrip sends lines in one write and reads one reply.

@@ -19,7 +19,10 @@ type Reply struct {
 	// ("5.1.1"), or "" when the server sent none.
 	Enhanced string
 	// Lines are the reply's lines as received, code and separator
-	// included, without line endings.
+	// included, without line endings. From a Client, a secret registered
+	// with the transcript (transcript.Store.AddSecret) is replaced by
+	// "<redacted>" here and in Text, as in the transcript: a server
+	// that echoes the password back does not get it into a result.
 	Lines []string
 	// Text are the lines' texts after the "250-"/"250 " prefix; the
 	// enhanced code is left in place (see Message).

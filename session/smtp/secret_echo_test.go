@@ -101,9 +101,21 @@ func TestAuthEchoScrubbed(t *testing.T) {
 			if !strings.Contains(all, "welcome") {
 				t.Fatalf("the echo was not recorded:\n%s", all)
 			}
+			// The reply handed back (and the exchanges, which the check
+			// runner turns into its result) are scrubbed like the
+			// transcript.
+			x := c.Exchanges()
+			returned := strings.Join(r.Lines, "\n") + "\n" + strings.Join(r.Text, "\n") + "\n" + r.String() +
+				"\n" + strings.Join(x[len(x)-1].Reply.Lines, "\n")
+			if !strings.Contains(returned, "welcome") {
+				t.Fatalf("the echo is not in the reply: %q", returned)
+			}
 			for what, s := range forms {
 				if strings.Contains(all, s) {
 					t.Errorf("transcript holds the %s %q:\n%s", what, s, all)
+				}
+				if strings.Contains(returned, s) {
+					t.Errorf("the returned reply holds the %s %q: %s", what, s, returned)
 				}
 			}
 		})
