@@ -77,75 +77,73 @@ type CA struct {
 
 // NewCA makes a new authority described by s (its names are ignored).
 func NewCA(s Spec) (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, key, err := create(s, true, nil)
 	if err != nil {
-		return nil, fmt.Errorf("pki: CA key: %w", err)
-	}
-	nb, na := s.validity()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      s.subject(),
-		NotBefore:    nb,
-		NotAfter:     na,
-		// DigitalSignature as well, so the CA certificate may also be
-		// served directly (as a self-signed server) in a test.
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, fmt.Errorf("pki: CA certificate: %w", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("pki: CA certificate: %w", err)
+		return nil, err
 	}
 	return &CA{Cert: cert, Key: key}, nil
 }
 
 // Issue makes a server certificate for s signed by the authority.
 func (ca *CA) Issue(s Spec) (*Cert, error) {
-	return issue(s, ca)
+	leaf, key, err := create(s, false, ca)
+	if err != nil {
+		return nil, err
+	}
+	return &Cert{Leaf: leaf, Key: key, Issuer: ca.Cert}, nil
 }
 
 // SelfSigned makes a server certificate for s that signs itself, the kind
 // a client trusts only when told to.
 func SelfSigned(s Spec) (*Cert, error) {
-	return issue(s, nil)
+	leaf, key, err := create(s, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Cert{Leaf: leaf, Key: key}, nil
 }
 
-func issue(s Spec, ca *CA) (*Cert, error) {
+// create makes a key and a certificate for s: an authority's when isCA,
+// a server's otherwise, signed by ca or, when ca is nil, by itself.
+func create(s Spec, isCA bool, ca *CA) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	what := "server"
+	if isCA {
+		what = "CA"
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("pki: server key: %w", err)
+		return nil, nil, fmt.Errorf("pki: %s key: %w", what, err)
 	}
 	nb, na := s.validity()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      s.subject(),
-		DNSNames:     s.DNSNames,
-		IPAddresses:  s.IPAddresses,
 		NotBefore:    nb,
 		NotAfter:     na,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if isCA {
+		// DigitalSignature as well, so the CA certificate may also be
+		// served directly (as a self-signed server) in a test.
+		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+		tmpl.BasicConstraintsValid, tmpl.IsCA, tmpl.MaxPathLenZero = true, true, true
+	} else {
+		tmpl.DNSNames, tmpl.IPAddresses = s.DNSNames, s.IPAddresses
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	}
 	parent, signer := tmpl, any(key)
-	var issuer *x509.Certificate
 	if ca != nil {
-		parent, signer, issuer = ca.Cert, ca.Key, ca.Cert
+		parent, signer = ca.Cert, ca.Key
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
 	if err != nil {
-		return nil, fmt.Errorf("pki: server certificate: %w", err)
+		return nil, nil, fmt.Errorf("pki: %s certificate: %w", what, err)
 	}
-	leaf, err := x509.ParseCertificate(der)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("pki: server certificate: %w", err)
+		return nil, nil, fmt.Errorf("pki: %s certificate: %w", what, err)
 	}
-	return &Cert{Leaf: leaf, Key: key, Issuer: issuer}, nil
+	return cert, key, nil
 }
 
 // Pool returns a pool that trusts the authority, for a client's RootCAs.
