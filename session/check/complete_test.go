@@ -334,6 +334,16 @@ func TestOptionValidation(t *testing.T) {
 		{"quit-after tls without tls", func(o *Options) { o.QuitAfter = "tls" }, "--tls"},
 		{"quit-after auth without user", func(o *Options) { o.QuitAfter = "auth" }, "--user"},
 		{"quit-after data without to", func(o *Options) { o.QuitAfter = "data"; o.To = nil }, "--to"},
+		// A CR/LF in the subject would add a header (a Bcc:) to the test
+		// message; in the user name it would split the AUTH exchange.
+		{"CRLF in subject", func(o *Options) { o.Send = true; o.Subject = "hi\r\nBcc: x@evil.test" }, "--subject: addr: CR in protocol argument at position 3"},
+		{"LF in subject", func(o *Options) { o.Subject = "hi\nBcc: x@evil.test" }, "--subject: addr: LF in protocol argument at position 3"},
+		{"ESC in subject", func(o *Options) { o.Subject = "a\x1b[2J" }, "--subject: character 2 is a control character"},
+		{"long subject", func(o *Options) { o.Subject = strings.Repeat("s", 990) }, "998"},
+		{"CR in user", func(o *Options) { o.User = "kate\rQUIT"; o.Password = "pw" }, "--user: addr: CR in protocol argument at position 5"},
+		{"NUL in user", func(o *Options) { o.User = "ka\x00te"; o.Password = "pw" }, "--user: addr: NUL"},
+		{"LF in auth mech", func(o *Options) { o.User = "kate"; o.Password = "pw"; o.AuthMech = "PLAIN\nQUIT" }, "--auth-mech: addr: LF"},
+		{"unknown auth mech", func(o *Options) { o.User = "kate"; o.Password = "pw"; o.AuthMech = "GSSAPI" }, "PLAIN, LOGIN or CRAM-MD5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

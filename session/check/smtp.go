@@ -65,6 +65,9 @@ func validateSMTP(opts Options) error {
 	if opts.Send && (opts.From == "" || opts.From == "<>") {
 		return errors.New("--send needs --from: the test message's From header is taken from it")
 	}
+	if err := checkFreeText(opts); err != nil {
+		return err
+	}
 	if opts.User != "" && opts.Password == "" {
 		return errors.New("a user was given but no password (use --password-file or MAILFLOW_PASSWORD)")
 	}
@@ -107,6 +110,47 @@ func validateSMTP(opts Options) error {
 		return errors.New("--quit-after auth needs --user")
 	case (q == stageRcpt || q == stageData) && opts.QuitAfter != "" && len(opts.To) == 0:
 		return fmt.Errorf("--quit-after %s needs at least one --to recipient", opts.QuitAfter)
+	}
+	return nil
+}
+
+// maxSubject is the longest subject that keeps the "Subject: " header
+// line within the 998 characters RFC 5322 §2.1.1 allows.
+const maxSubject = 998 - len("Subject: ")
+
+// checkFreeText checks the free-text options that reach the wire or the
+// test message before anything is sent: a CR or LF in the subject would
+// end the Subject header and add another (a Bcc:), one in the user name
+// or the mechanism would split the AUTH command. The errors name the
+// option and the position, never the character itself, and never show
+// the password.
+func checkFreeText(opts Options) error {
+	if err := addr.CheckArg(opts.Subject); err != nil {
+		return fmt.Errorf("--subject: %v", err)
+	}
+	// RFC 5322 §3.2.5: an unstructured header field holds visible
+	// characters and white space; other controls (ESC, BEL, ...) have no
+	// place in it and reach the recipient's terminal or mail client.
+	pos := 0
+	for _, c := range opts.Subject {
+		pos++
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return fmt.Errorf("--subject: character %d is a control character (%U); a header holds printable text only (RFC 5322 §3.2.5)", pos, c)
+		}
+	}
+	if len(opts.Subject) > maxSubject {
+		return fmt.Errorf("--subject is %d bytes long; the Subject header line must stay within 998 characters (RFC 5322 §2.1.1), so at most %d", len(opts.Subject), maxSubject)
+	}
+	if err := addr.CheckArg(opts.User); err != nil {
+		return fmt.Errorf("--user: %v", err)
+	}
+	if err := addr.CheckArg(opts.AuthMech); err != nil {
+		return fmt.Errorf("--auth-mech: %v", err)
+	}
+	switch strings.ToUpper(opts.AuthMech) {
+	case "", smtp.MechPlain, smtp.MechLogin, smtp.MechCRAMMD5:
+	default:
+		return fmt.Errorf("--auth-mech %q: mailflow implements PLAIN, LOGIN or CRAM-MD5", transcript.PrintableString(opts.AuthMech))
 	}
 	return nil
 }

@@ -315,9 +315,16 @@ func TestCheckRefusesInjection(t *testing.T) {
 			{"helo", func(o *check.Options) { o.Helo = "client" + in.s + ".test" }},
 			{"from", func(o *check.Options) { o.From = "a" + in.s + "@example.com" }},
 			{"to", func(o *check.Options) { o.To = []string{"b@example.com" + in.s} }},
-			// Subject and User are not checked before connecting yet
-			// (reported): a CR/LF in the subject reaches the test
-			// message's header.
+			// A CR/LF in the subject would add a header to the test
+			// message; in the user name it would split AUTH.
+			{"subject", func(o *check.Options) {
+				o.Send, o.From, o.To = true, "a@example.com", []string{"b@example.com"}
+				o.Subject = "hi" + in.s + "Bcc: x@evil.test"
+			}},
+			{"user", func(o *check.Options) { o.User, o.Password = "kate"+in.s+"QUIT", "S3cret-Pa55word!" }},
+			{"auth-mech", func(o *check.Options) {
+				o.User, o.Password, o.AuthMech = "kate", "S3cret-Pa55word!", "PLAIN"+in.s+"QUIT"
+			}},
 			{"server", func(o *check.Options) { o.Server = "127.0.0.1" + in.s + ":25" }},
 		} {
 			t.Run(in.name+"/"+tc.field, func(t *testing.T) {
