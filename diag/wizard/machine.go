@@ -25,6 +25,9 @@ type Params struct {
 	// UseTLS requires STARTTLS (SMTP, IMAP) or STLS (POP3). SMTP also uses
 	// STARTTLS when the server offers it, whether or not this is set.
 	UseTLS bool
+	// NoTLS forbids the STARTTLS/STLS steps even when the server offers
+	// them (the operator asked for a plain-text session, --tls none).
+	NoTLS bool
 	// ImplicitTLS means the connection is TLS from the first byte (465,
 	// 993, 995), so no STARTTLS step runs.
 	ImplicitTLS bool
@@ -178,6 +181,9 @@ func New(proto Proto, p Params) (Machine, error) {
 			return Machine{}, fmt.Errorf("wizard: %s contains a line break", name)
 		}
 	}
+	if p.NoTLS && (p.UseTLS || p.ImplicitTLS) {
+		return Machine{}, errors.New("wizard: NoTLS contradicts UseTLS and ImplicitTLS")
+	}
 	if strings.ContainsRune(p.Body, 0) {
 		return Machine{}, errors.New("wizard: body contains NUL")
 	}
@@ -275,6 +281,25 @@ func (m Machine) Progress() (n, total int) {
 	return n, total
 }
 
+// Planned returns the steps the run will take from the current one on
+// (the current step first, the evaluate step last), given what is known
+// so far. Branches are resolved as far as the facts allow: the STARTTLS
+// group appears once TLS is required or the server advertised it (and
+// never with NoTLS or implicit TLS), the handshake and second EHLO
+// follow a STARTTLS still ahead, HELO appears only after EHLO was
+// refused, AUTH only when asked for and not yet done, and the message
+// steps of POP3/IMAP go once the mailbox turned out empty. It agrees with
+// Progress: len(Planned()) is total minus the steps already passed.
+func (m Machine) Planned() []Step {
+	var out []Step
+	for i := m.cur; i < len(m.steps); i++ {
+		if m.planned(i) {
+			out = append(out, m.steps[i])
+		}
+	}
+	return out
+}
+
 func (m Machine) passed(i int) bool {
 	return slices.ContainsFunc(m.results, func(r Result) bool { return r.StepID == m.steps[i].ID && r.Verdict != "skipped" })
 }
@@ -287,6 +312,9 @@ func (m Machine) planned(i int) bool {
 		if !m.tlsStarted {
 			j := slices.IndexFunc(m.steps, func(s Step) bool { return s.When == "tls" })
 			return j >= m.cur && m.applies(j)
+		}
+		if m.steps[i].When == "tls-ehlo" && !m.tlsActive {
+			return true // after the handshake still to come
 		}
 	}
 	return m.applies(i)
@@ -301,7 +329,7 @@ func (m Machine) applies(i int) bool {
 	case "helo-fallback":
 		return m.heloFallback
 	case "tls":
-		return !m.tlsActive && !m.tlsStarted && (m.p.UseTLS || m.caps.starttls)
+		return !m.p.NoTLS && !m.tlsActive && !m.tlsStarted && (m.p.UseTLS || m.caps.starttls)
 	case "tls-handshake":
 		return m.tlsStarted && !m.tlsActive
 	case "tls-ehlo":
