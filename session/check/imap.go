@@ -51,13 +51,14 @@ func RunIMAP(ctx context.Context, opts Options) *Result {
 		return err
 	})
 	if err != nil {
+		r.TLS = tlsFacts(nil, err, target, opts)
 		s.fail(err)
 		return r
 	}
 	defer c.Close()
 	r.Address = c.Conn().RemoteAddr().String()
 	finish := func(err error) *Result {
-		r.TLS = c.Conn().TLS()
+		r.TLS = tlsFacts(c.Conn().TLS(), err, target, opts)
 		if err != nil {
 			r.Fail(accessExit(err), accessKind(err), err.Error())
 			var ie *imap.Error

@@ -227,13 +227,14 @@ func RunPOP3(ctx context.Context, opts Options) *Result {
 		return err
 	})
 	if err != nil {
+		r.TLS = tlsFacts(nil, err, target, opts)
 		s.fail(err)
 		return r
 	}
 	defer c.Close()
 	r.Address = c.Conn().RemoteAddr().String()
 	finish := func(err error) *Result {
-		r.TLS = c.Conn().TLS()
+		r.TLS = tlsFacts(c.Conn().TLS(), err, target, opts)
 		if err != nil {
 			var pe *pop3.Error
 			var no *notOffered

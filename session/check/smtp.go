@@ -423,6 +423,7 @@ func runSMTPSteps(ctx context.Context, r *Result, target string, opts Options) *
 			s = stepFromExchange(smtp.Exchange{Step: "connect", Reply: se.Reply, Err: err})
 		}
 		r.AddStep(s)
+		r.TLS = tlsFacts(nil, err, target, opts)
 		r.Fail(exitFor(err), errKind(err), err.Error())
 		r.Skip(plan...)
 		return r
@@ -436,7 +437,7 @@ func runSMTPSteps(ctx context.Context, r *Result, target string, opts Options) *
 	// sent when the connection is alive (a refusal is an answer, not a
 	// broken connection).
 	finish := func(err error) *Result {
-		r.TLS = c.TLS()
+		r.TLS = tlsFacts(c.TLS(), err, target, opts)
 		if err != nil {
 			r.Fail(exitFor(err), errKind(err), err.Error())
 			kind := wire.Classify(err)
@@ -540,6 +541,7 @@ func connectOnly(ctx context.Context, r *Result, target string, opts Options) *R
 	})
 	if err != nil {
 		r.AddStep(Step{Name: "connect", Err: err.Error(), ErrKind: errKind(err)})
+		r.TLS = tlsFacts(nil, err, target, opts)
 		r.Fail(exitFor(err), errKind(err), err.Error())
 		return r
 	}
