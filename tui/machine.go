@@ -33,6 +33,7 @@ func wizardParams(p Params, proto string) (wizard.Proto, wizard.Params) {
 		From: p.From, To: p.To, Helo: p.HELO, User: p.User, UseAuth: p.Auth,
 		Subject: p.Subject, Body: p.Body,
 		ImplicitTLS: p.TLS == "implicit",
+		NoTLS:       p.TLS == "none",
 		// SMTP uses STARTTLS whenever the server offers it; POP3 and
 		// IMAP only when asked, which is the default --tls.
 		UseTLS: proto != "smtp" && (p.TLS == "" || p.TLS == "starttls"),
@@ -112,22 +113,6 @@ func shortTitle(s wizard.Step) string {
 	return strings.ToUpper(s.ID)
 }
 
-// plausible says whether a step after the current one is worth listing
-// as pending. The machine decides for real as the run goes (the second
-// EHLO only after STARTTLS, RETR only when there is mail).
-func (m *Model) plausible(s wizard.Step) bool {
-	switch s.When {
-	case "", "messages":
-		return true
-	case "auth":
-		return m.opts.Params.Auth
-	case "tls", "tls-handshake", "tls-ehlo":
-		t := m.opts.Params.TLS
-		return t != "none" && t != "implicit"
-	}
-	return false
-}
-
 // syncWizard rebuilds the wizard pane's rows from the machine.
 func (m *Model) syncWizard() {
 	if m.machErr != "" {
@@ -146,6 +131,12 @@ func (m *Model) syncWizard() {
 	var next wizard.Action
 	if !done {
 		next = m.mach.Next()
+	}
+	// The rows after the current step are exactly the steps the machine
+	// plans to run from here, branches resolved with what it knows.
+	planned := map[string]bool{}
+	for _, s := range m.mach.Planned() {
+		planned[s.ID] = true
 	}
 	rows := make([]WizardStep, 0, len(steps))
 	at := -1
@@ -180,7 +171,7 @@ func (m *Model) syncWizard() {
 			default:
 				row.State = StepFailed
 			}
-		case i > curIdx && m.plausible(s):
+		case i > curIdx && planned[s.ID]:
 			row.State = StepPending
 		default:
 			continue
@@ -197,6 +188,7 @@ func (m *Model) syncWizard() {
 		summary = m.mach.Next().Summary
 	}
 	m.wizard.SetInfo(fmt.Sprintf("%d/%d", n, total), m.verdict, summary)
+	m.explain.SetVerdict(m.verdict)
 	m.wizard.SetRunning(m.inflight != noStep)
 }
 

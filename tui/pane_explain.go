@@ -118,8 +118,9 @@ func bullets(st Styles, title string, items []string, w int) []string {
 // explainPane shows the explanation of one reply.
 type explainPane struct {
 	textPane
-	ex  Explanation
-	has bool
+	ex      Explanation
+	has     bool
+	verdict string // the wizard's latest verdict, in full
 }
 
 func newExplainPane(keys ListKeys, st Styles) *explainPane {
@@ -134,16 +135,27 @@ func (p *explainPane) SetExplanation(ex Explanation) {
 	p.rebuild()
 }
 
+// SetVerdict shows the wizard's latest verdict in full above the
+// explanation (the wizard pane shows it shortened on small screens).
+func (p *explainPane) SetVerdict(v string) {
+	if v == p.verdict {
+		return
+	}
+	p.verdict, p.off = v, 0
+	p.rebuild()
+}
+
 // Explanation returns what is shown.
 func (p *explainPane) Explanation() (Explanation, bool) { return p.ex, p.has }
 
 func (p *explainPane) render(w int) []string {
 	st := p.st
+	var out []string
 	if !p.has {
-		return para(st, "", "Select a reply in the transcript, or run a step, to see what it means.", w)
+		out = para(st, "", "Select a reply in the transcript, or run a step, to see what it means.", w)
+		return append(out, p.verdictLines(w)...)
 	}
 	ex := p.ex
-	var out []string
 	head := transcript.PrintableString(ex.Code)
 	if ex.Enhanced != "" {
 		head += " " + transcript.PrintableString(ex.Enhanced)
@@ -184,5 +196,13 @@ func (p *explainPane) render(w int) []string {
 	}
 	out = append(out, bullets(st, "Likely causes", ex.Causes, w)...)
 	out = append(out, bullets(st, "Next steps", ex.NextSteps, w)...)
-	return out
+	return append(out, p.verdictLines(w)...)
+}
+
+// verdictLines are the wizard's latest verdict, whole, under a heading.
+func (p *explainPane) verdictLines(w int) []string {
+	if p.verdict == "" {
+		return nil
+	}
+	return append([]string{p.st.Text.Heading.Render("Wizard verdict")}, para(p.st, "", p.verdict, w)...)
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -348,7 +349,18 @@ func (p *wizardPane) View() string {
 	}
 	var detail []string
 	if p.verdict != "" {
-		detail = append(detail, para(st, "result:", p.verdict, p.w)...)
+		if p.h < roomyWizardH {
+			// Small screen: the first sentence on one line; the
+			// explainer shows the whole verdict.
+			short := para(st, "result:", shortVerdict(p.verdict), p.w)
+			if len(short) > 2 {
+				short = short[:2]
+				short[1] = ansiCut(short[1], max(1, p.w-1)) + "…"
+			}
+			detail = append(detail, short...)
+		} else {
+			detail = append(detail, para(st, "result:", p.verdict, p.w)...)
+		}
 	}
 	if s, ok := p.CurrentStep(); ok && s.Action != ActionEvaluate {
 		switch {
@@ -405,6 +417,27 @@ func (p *wizardPane) View() string {
 	}
 	out = append(out, bottom...)
 	return strings.Join(fitLines(out, p.w, p.h), "\n")
+}
+
+// roomyWizardH is the pane height from which the verdict is shown whole
+// (the wizard pane is 11 lines high at 80×24).
+const roomyWizardH = 16
+
+// quotedRE matches a step title the machine quotes in its verdicts.
+var quotedRE = regexp.MustCompile(` at "[^"]*"|"[^"]*"`)
+
+// shortVerdict is the gist of a verdict for a small wizard pane: its
+// first sentence without the quoted step title (the list shows which
+// step it was).
+func shortVerdict(s string) string {
+	s = quotedRE.ReplaceAllString(s, "")
+	for i := 0; i+1 < len(s); i++ {
+		if (s[i] == '.' || s[i] == ':' || s[i] == ';') && s[i+1] == ' ' {
+			s = s[:i+1]
+			break
+		}
+	}
+	return strings.TrimSuffix(s, ":")
 }
 
 func (p *wizardPane) ShortHelp() []key.Binding {
