@@ -104,15 +104,28 @@ func (c Caps) Strings() []string {
 }
 
 // Size returns the SIZE limit in bytes (RFC 1870). ok is false when SIZE
-// was not announced; a SIZE without a number, or 0, means no fixed limit
-// and returns 0, true.
+// was not announced. A SIZE without a number, or 0, means no fixed limit
+// and returns 0, true. RFC 1870 §4 allows digits only (size-param ::=
+// [1*DIGIT]): a parameter with anything else ("-1", "+5", "10MB") or too
+// large for int64 announces no usable limit and also returns 0, true;
+// Get("SIZE") keeps the value as sent, for display.
 func (c Caps) Size() (n int64, ok bool) {
 	k, ok := c.Get("SIZE")
 	if !ok {
 		return 0, false
 	}
-	if len(k.Params) > 0 {
-		n, _ = strconv.ParseInt(k.Params[0], 10, 64)
+	if len(k.Params) == 0 {
+		return 0, true
+	}
+	p := k.Params[0]
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return 0, true
+		}
+	}
+	n, err := strconv.ParseInt(p, 10, 64)
+	if err != nil {
+		return 0, true
 	}
 	return n, true
 }

@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,8 @@ func FuzzParseCaps(f *testing.F) {
 		"250-mx.example\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n",
 		"250-x\r\n250-AUTH=LOGIN PLAIN\r\n250 SIZE\r\n",
 		"250-x\r\n250-SIZE -1\r\n250 SIZE 99999999999999999999999\r\n",
+		"250-x\r\n250 SIZE +0010\r\n",
+		"250-x\r\n250 SIZE 0010\r\n",
 		"250-x\r\n250-\r\n250 \x1b]0;t\x07\r\n",
 		"250 only.the.name\r\n",
 	} {
@@ -35,10 +38,16 @@ func FuzzParseCaps(f *testing.F) {
 				t.Fatalf("Has(%q) false for a listed keyword", k.Keyword)
 			}
 		}
-		// A negative SIZE ("SIZE -1") is returned as is today; that is
-		// reported, not asserted here.
-		if n, ok := c.Size(); !ok && n != 0 {
+		// RFC 1870 §4: digits only. A limit is never negative, and a
+		// positive one is exactly the announced digits.
+		n, ok := c.Size()
+		if !ok && n != 0 || n < 0 {
 			t.Fatalf("Size() = %d, %v", n, ok)
+		}
+		if n > 0 {
+			if k, _ := c.Get("SIZE"); len(k.Params) == 0 || strings.TrimLeft(k.Params[0], "0") != strconv.FormatInt(n, 10) {
+				t.Fatalf("Size() = %d from SIZE parameters %q", n, k.Params)
+			}
 		}
 		for _, m := range c.AuthMechanisms() {
 			if !c.HasAuth(m) {

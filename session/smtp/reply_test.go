@@ -198,3 +198,45 @@ func BenchmarkParseReply(b *testing.B) {
 		}
 	}
 }
+
+// TestCapsSize checks SIZE (RFC 1870 §4: size-param ::= [1*DIGIT]): a
+// parameter that is not all digits, or too large for int64, announces no
+// limit (0) while Get keeps the value as sent.
+func TestCapsSize(t *testing.T) {
+	for _, tt := range []struct {
+		line string // the SIZE line; "" means none
+		n    int64
+		ok   bool
+	}{
+		{"SIZE 10240000", 10240000, true},
+		{"SIZE", 0, true},
+		{"SIZE 0", 0, true},
+		{"size 52428800", 52428800, true},
+		{"SIZE -1", 0, true},
+		{"SIZE +5", 0, true},
+		{"SIZE 1e6", 0, true},
+		{"SIZE 10MB", 0, true},
+		{"SIZE 99999999999999999999999", 0, true},
+		{"", 0, false},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			s := "250 mx.test\r\n"
+			if tt.line != "" {
+				s = "250-mx.test\r\n250 " + tt.line + "\r\n"
+			}
+			r, err := ParseReply(s, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := ParseCaps(r)
+			if n, ok := k.Size(); n != tt.n || ok != tt.ok {
+				t.Fatalf("Size() = %d, %v; want %d, %v", n, ok, tt.n, tt.ok)
+			}
+			if f := strings.Fields(tt.line); len(f) == 2 {
+				if c, _ := k.Get("SIZE"); len(c.Params) != 1 || c.Params[0] != f[1] {
+					t.Errorf("Get(SIZE).Params = %q, want the raw %q", c.Params, f[1])
+				}
+			}
+		})
+	}
+}
