@@ -275,6 +275,19 @@ func TestParseHostPort(t *testing.T) {
 		{in: "2001:db8::1:25:zz", kind: ErrLiteral, errContains: "[2001:db8::1]:25"},
 		{in: "ho st:25", kind: ErrBadChar},
 		{in: "host\r\n:25", kind: ErrControl},
+
+		// IPv6 zones (RFC 6874): interface names and numbers only, so
+		// that the bracketed form parses back to the same host.
+		{in: "[fe80::1%eth0]:25", host: "fe80::1%eth0", port: 25},
+		{in: "fe80::1%enp0s3.100", host: "fe80::1%enp0s3.100", port: 25},
+		{in: "[fe80::1%br_lan-2]", host: "fe80::1%br_lan-2", port: 25},
+		{in: "fe80::1%7", host: "fe80::1%7", port: 25},
+		{in: "::%]0", kind: ErrBadChar, errContains: `zone character ']' at position 4`},
+		{in: "[fe80::1%a[b]:25", kind: ErrBadChar, errContains: `zone character '[' at position 11`},
+		{in: "fe80::1%a b", kind: ErrBadChar, errContains: "zone character space at position 10"},
+		{in: "fe80::1%a:b", kind: ErrBadChar},
+		{in: "fe80::1%a/b", kind: ErrBadChar},
+		{in: "fe80::1%ethé", kind: ErrBadChar},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

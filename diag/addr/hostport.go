@@ -43,11 +43,17 @@ func ParseHostPort(s string, defaultPort int) (host string, port int, err error)
 		if perr != nil {
 			return "", 0, errf(ErrLiteral, 2, "brackets are only for IPv6 addresses", "%q is not an IP address", hostPart)
 		}
+		if err := checkZone(hostPart, 1); err != nil {
+			return "", 0, err
+		}
 		host = ip.String()
 	case strings.Count(s, ":") > 1:
 		ip, perr := netip.ParseAddr(s)
 		if perr != nil || !ip.Is6() {
 			return "", 0, errf(ErrLiteral, 0, "to give a port with IPv6, write [2001:db8::1]:25", "%q is not an IPv6 address", s)
+		}
+		if err := checkZone(s, 0); err != nil {
+			return "", 0, err
 		}
 		host = ip.String()
 	default:
@@ -84,4 +90,27 @@ func ParseHostPort(s string, defaultPort int) (host string, port int, err error)
 		return "", 0, errf(ErrPort, portPos, "", "port %s is out of range 1-65535", portPart)
 	}
 	return host, p, nil
+}
+
+// checkZone refuses an IPv6 zone (the part after "%", RFC 4007 §11,
+// RFC 6874) with characters other than ASCII letters, digits, "-", "_"
+// and ".": interface names and numbers are made of these, and anything
+// else (a "]", a ":", a space) makes the address unreadable once it is
+// written back as "[addr%zone]:port". offset is the number of characters
+// before ip in the caller's input, for the error's position.
+func checkZone(ip string, offset int) error {
+	i := strings.IndexByte(ip, '%')
+	if i < 0 {
+		return nil
+	}
+	pos := offset + i + 1 // the '%'; the address before it is ASCII
+	for _, r := range ip[i+1:] {
+		pos++
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			continue
+		}
+		return errf(ErrBadChar, pos, "an IPv6 zone is an interface name or number (letters, digits, '-', '_', '.')",
+			"zone character %s", charName(r))
+	}
+	return nil
 }
