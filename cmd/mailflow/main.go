@@ -75,6 +75,23 @@ func newRootCmd() *cobra.Command {
 	if setupRoot != nil {
 		setupRoot(root)
 	}
+	// cobra adds "completion" itself; give it examples like every other
+	// command.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Example = `  mailflow completion bash > /etc/bash_completion.d/mailflow
+  mailflow completion zsh > "${fpath[1]}/_mailflow"
+  mailflow completion fish > ~/.config/fish/completions/mailflow.fish`
+		for _, sh := range c.Commands() {
+			sh.Example = "  source <(mailflow completion " + sh.Name() + ")"
+			if sh.Name() == "powershell" {
+				sh.Example = "  mailflow completion powershell | Out-String | Invoke-Expression"
+			}
+		}
+	}
 	return root
 }
 
