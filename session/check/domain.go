@@ -199,11 +199,13 @@ func runDomain(ctx context.Context, domain string, opts Options) *Result {
 	}
 
 	if opts.AllMX {
-		limit := opts.MXParallel
-		if limit <= 0 {
-			limit = 4
+		n := 0
+		for _, a := range atts {
+			if a.err == "" {
+				n++
+			}
 		}
-		sem := make(chan struct{}, limit)
+		sem := make(chan struct{}, mxParallel(opts.MXParallel, n))
 		var wg sync.WaitGroup
 		for _, a := range atts {
 			if a.err != "" {
@@ -406,4 +408,21 @@ func dedupe(list []string) []string {
 		}
 	}
 	return out
+}
+
+// MaxMXParallel bounds the concurrent attempts of Options.AllMX, whatever
+// MXParallel says: a domain may publish dozens of MX addresses, and each
+// attempt holds a connection and a transcript.
+const MaxMXParallel = 16
+
+// mxParallel returns how many --all-mx attempts run at once: opt when
+// positive, else every one of the n addresses to try (so that n slow
+// servers take one delay, not several), never more than MaxMXParallel
+// and at least 1.
+func mxParallel(opt, n int) int {
+	limit := n
+	if opt > 0 {
+		limit = opt
+	}
+	return max(1, min(limit, MaxMXParallel))
 }

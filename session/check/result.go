@@ -410,7 +410,9 @@ type Options struct {
 	// concurrently (at most MXParallel at once) instead of stopping at
 	// the first host that decides the result.
 	AllMX bool
-	// MXParallel bounds the concurrent attempts of AllMX; zero means 4.
+	// MXParallel bounds the concurrent attempts of AllMX; zero means
+	// every address at once, so that slow servers cost one delay, not
+	// several. It is capped at MaxMXParallel either way.
 	MXParallel int
 	// DialNames says that Dialer resolves host names itself (a SOCKS5
 	// proxy): in domain mode an MX host without a local address is then
