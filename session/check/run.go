@@ -36,7 +36,7 @@ func Protocols() []string {
 }
 
 // Run runs the procedure for opts.Protocol ("smtp" when empty). An
-// unknown or not yet implemented protocol gives a usage Result (exit 2).
+// unknown protocol gives a usage Result (exit 2).
 func Run(ctx context.Context, opts Options) *Result {
 	p := strings.ToLower(opts.Protocol)
 	if p == "" {
@@ -46,12 +46,7 @@ func Run(ctx context.Context, opts Options) *Result {
 	r, ok := runners[p]
 	runnersMu.RUnlock()
 	if !ok {
-		res := newResult(p, opts.Server, opts)
-		switch p {
-		case "pop3", "imap":
-			return usage(res, "the "+p+" check is not implemented yet in this build")
-		}
-		return usage(res, "unknown protocol "+p+" (want smtp, pop3 or imap)")
+		return usage(newResult(p, opts.Server, opts), "unknown protocol "+p+" (want smtp, pop3 or imap)")
 	}
 	start := time.Now()
 	res := r(ctx, opts)
