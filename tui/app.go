@@ -50,6 +50,22 @@ type Options struct {
 	// Light starts with the light-background styles; the default is
 	// dark until the terminal reports its background colour.
 	Light bool
+
+	// ExportDir is the export dialog's default directory (empty: the
+	// working directory). mailflow serve sets each user's own.
+	ExportDir string
+	// StartLab, when set, lets the start screen (shown when Params name
+	// neither a domain nor a server) offer the lab: it starts the lab
+	// and returns the options of lab mode, which the model switches to.
+	// It runs inside a Cmd; the lab must end when ctx does.
+	StartLab func(ctx context.Context) (Options, error)
+	// CheckNetwork, when set, tells the start screen quickly whether the
+	// network is usable (nil error) or why not; the lab is then
+	// suggested. It runs inside a Cmd and must honour ctx's deadline.
+	CheckNetwork func(ctx context.Context) error
+	// Replay, when set, shows a recorded conversation read-only: nothing
+	// is looked up or sent.
+	Replay *Replay
 }
 
 // Model is the root Bubble Tea model and the only tea.Model in mailflow.
@@ -100,6 +116,9 @@ type Model struct {
 
 	picker   *scenarioPicker
 	scenario string
+
+	start  *startScreen // the start screen, while it is shown
+	replay *Replay      // the recorded conversation, in replay mode
 }
 
 const (
@@ -145,12 +164,24 @@ func New(opts Options) *Model {
 	m.help.Styles = help.DefaultStyles(!opts.Light)
 	m.scenario = opts.Scenario
 	m.newMachine("", 0)
+	switch {
+	case opts.Replay != nil:
+		m.initReplay(opts.Replay)
+	case opts.Params.Domain == "" && opts.Params.Server == "":
+		m.start = newStartScreen(opts.StartLab != nil, opts.CheckNetwork != nil)
+	}
 	return m
 }
 
-// Init asks the terminal for its background colour; the answer arrives
-// as a tea.BackgroundColorMsg and is never waited for.
-func (m *Model) Init() tea.Cmd { return tea.RequestBackgroundColor }
+// Init asks the terminal for its background colour (the answer arrives
+// as a tea.BackgroundColorMsg and is never waited for) and, on the start
+// screen, starts the network check.
+func (m *Model) Init() tea.Cmd {
+	if m.start != nil && m.opts.CheckNetwork != nil {
+		return tea.Batch(tea.RequestBackgroundColor, checkNetwork(m.ctx, m.opts.CheckNetwork))
+	}
+	return tea.RequestBackgroundColor
+}
 
 // Focus returns the focused pane.
 func (m *Model) Focus() PaneID { return m.focus }
@@ -189,6 +220,9 @@ func (m *Model) resize(w, h int) {
 	if m.dialog != nil {
 		m.dialog.SetWidth(m.w)
 	}
+	if m.start != nil {
+		m.start.input.SetWidth(max(1, m.w-4))
+	}
 }
 
 func (m *Model) setStyles(st Styles) {
@@ -211,6 +245,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
 	case tea.PasteMsg:
+		if m.start != nil && !m.start.labBusy {
+			var cmd tea.Cmd
+			m.start.input, cmd = m.start.input.Update(msg)
+			m.start.validate()
+			return m, cmd
+		}
 		if m.dialog != nil {
 			_, cmd := m.dialog.Update(msg)
 			return m, cmd
@@ -236,6 +276,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tlsMsg:
 		return m, m.onTLS(msg)
 	case connectRequestMsg:
+		if m.replay != nil {
+			return m, nil
+		}
 		return m, m.restartOn(msg.row.Host, 0)
 	case scenarioMsg:
 		m.onScenario(msg)
@@ -253,6 +296,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err == nil {
 			m.status = "exported to " + msg.path
 		}
+	case netMsg:
+		m.onNet(msg)
+	case labMsg:
+		return m, m.onLab(msg)
 	case closedMsg:
 	}
 	return m, nil
@@ -262,6 +309,9 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	g := m.keys.Global
 	if k.String() == "ctrl+c" {
 		return m.quit()
+	}
+	if m.start != nil {
+		return m.updateStart(k)
 	}
 	if m.dialog != nil {
 		return m.updateDialog(k)
@@ -302,6 +352,9 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return m.wizard.Update(k)
 	}
+	if m.replayBlocked(k) {
+		return nil
+	}
 	switch {
 	case key.Matches(k, g.Quit):
 		return m.quit()
@@ -318,6 +371,7 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.transcript.StartSearch()
 	case key.Matches(k, g.Export):
 		m.dialog = newExportDialog(m.keys.Dialog, m.exportName(), m.opts.Now())
+		m.dialog.setDir(m.opts.ExportDir)
 		m.dialog.SetWidth(m.w)
 		return m.dialog.input.Focus()
 	case key.Matches(k, g.Copy):
@@ -383,6 +437,9 @@ func (m *Model) explainSelection() {
 	}
 	if r, cmd, ok := m.transcript.SelectedReply(); ok {
 		m.explain.SetExplanation(m.be.Explain(m.protocol, cmd, r))
+	}
+	if m.replay != nil {
+		m.replayChecklist()
 	}
 }
 

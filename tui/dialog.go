@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -56,6 +57,16 @@ func newExportDialog(keys DialogKeys, name string, now time.Time) *exportDialog 
 	d.input.SetValue(d.base + "." + exportFormats[0].ext)
 	d.input.CursorEnd()
 	return d
+}
+
+// setDir puts the default file in dir (an SSH user's own directory).
+func (d *exportDialog) setDir(dir string) {
+	if dir == "" {
+		return
+	}
+	d.base = filepath.Join(dir, filepath.Base(d.base))
+	d.input.SetValue(d.base + "." + exportFormats[d.format].ext)
+	d.input.CursorEnd()
 }
 
 // Format returns the chosen format name.

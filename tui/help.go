@@ -19,6 +19,9 @@ func (m *Model) ShortHelp() []key.Binding {
 	if m.focus == PaneWizard && m.wizard.Typing() {
 		return append(b, g.NextPane)
 	}
+	if m.replay != nil {
+		return append(b, g.NextPane, g.Search, g.Export, g.Quit)
+	}
 	return append(b, g.Run, g.NextPane, g.Search, g.Help, g.Quit)
 }
 
@@ -62,14 +65,16 @@ func (m *Model) render() string {
 	}
 	rows := make([]string, 0, l.H)
 	rows = append(rows, m.header())
-	if l.Mode == ModeTabs {
+	if l.Mode == ModeTabs && m.start == nil {
 		rows = append(rows, m.tabBar())
 	}
 	body := l.Panes[PaneTranscript]
-	if l.Mode != ModeTabs {
+	if l.Mode != ModeTabs || m.start != nil {
 		body = Rect{0, 1, l.W, max(0, l.H-2)}
 	}
 	switch {
+	case m.start != nil:
+		rows = append(rows, m.startView(l.W, body.H)...)
 	case m.dialog != nil:
 		rows = append(rows, m.dialog.View(m.st, l.W, body.H)...)
 	case m.picker != nil:
@@ -196,6 +201,13 @@ func (m *Model) tabBar() string {
 }
 
 func (m *Model) footer() string {
+	if m.start != nil {
+		h := "enter go • esc clear • ctrl+c quit"
+		if m.start.canLab {
+			h = "enter go • L lab • esc clear • ctrl+c quit"
+		}
+		return fit(m.st.Text.Dim.Render(h), m.layout.W)
+	}
 	mode := ""
 	if m.mouse {
 		mode = "[mouse] "

@@ -115,6 +115,10 @@ func shortTitle(s wizard.Step) string {
 
 // syncWizard rebuilds the wizard pane's rows from the machine.
 func (m *Model) syncWizard() {
+	if m.replay != nil {
+		m.syncReplayWizard()
+		return
+	}
 	if m.machErr != "" {
 		m.wizard.SetRows(m.protocol, nil, 0)
 		m.wizard.SetInfo("", "cannot start the procedure: "+m.machErr, nil)

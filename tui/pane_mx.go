@@ -24,12 +24,16 @@ type mxPane struct {
 	off      int // first row shown
 	running  bool
 	err      string
+	note     string // shown instead of the idle hint (replay)
 }
 
 func newMXPane(keys ListKeys, st Styles) *mxPane { return &mxPane{keys: keys, st: st} }
 
 func (p *mxPane) SetSize(w, h int)    { p.w, p.h = max(0, w), max(0, h); p.clamp() }
 func (p *mxPane) SetStyles(st Styles) { p.st = st }
+
+// SetNote replaces the idle hint, e.g. to say a replay has no live DNS.
+func (p *mxPane) SetNote(s string) { p.note = s }
 
 // Start clears the picture for a new lookup of domain.
 func (p *mxPane) Start(domain string) {
@@ -155,6 +159,9 @@ func (p *mxPane) View() string {
 	}
 	if len(p.rows) == 0 {
 		msg := "no lookup yet (enter runs the MX step)"
+		if p.note != "" {
+			msg = p.note
+		}
 		if p.running {
 			msg = "looking up MX for " + ps(p.domain) + " ..."
 		}

@@ -69,6 +69,7 @@ type wizardPane struct {
 	progress string
 	verdict  string
 	summary  []string
+	readOnly bool // a replay: the rows are what was recorded
 }
 
 func newWizardPane(keys WizardKeys, st Styles) *wizardPane {
@@ -102,6 +103,9 @@ func (p *wizardPane) SetRows(protocol string, rows []WizardStep, cur int) {
 func (p *wizardPane) SetInfo(progress, verdict string, summary []string) {
 	p.progress, p.verdict, p.summary = progress, verdict, summary
 }
+
+// SetReadOnly marks the rows as a recording (replay mode).
+func (p *wizardPane) SetReadOnly(ro bool) { p.readOnly = ro }
 
 // Steps returns the rows.
 func (p *wizardPane) Steps() []WizardStep { return p.steps }
@@ -327,6 +331,9 @@ func (p *wizardPane) stepGlyph(s StepState) (string, lipgloss.Style) {
 
 // Title returns the pane title with the mode.
 func (p *wizardPane) Title() string {
+	if p.readOnly {
+		return "Steps (replay, read-only)"
+	}
 	t := "Wizard [" + p.mode.String() + "]"
 	if p.progress != "" {
 		t += " " + p.progress
@@ -382,7 +389,11 @@ func (p *wizardPane) View() string {
 			detail = append(detail, para(st, "success:", s.Success, p.w)...)
 		}
 	} else if len(p.steps) > 0 {
-		detail = append(detail, st.Text.Good.Render("procedure finished"))
+		if p.readOnly {
+			detail = append(detail, st.Text.Label.Render("recorded steps"))
+		} else {
+			detail = append(detail, st.Text.Good.Render("procedure finished"))
+		}
 		for _, l := range p.summary {
 			detail = append(detail, wrapPlain(l, p.w)...)
 		}

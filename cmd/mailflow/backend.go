@@ -47,7 +47,11 @@ type realBackend struct {
 }
 
 func newRealBackend(cfg tuiBackendConfig) *realBackend {
-	return &realBackend{cfg: cfg, now: time.Now, stateDir: transcript.StateDir}
+	b := &realBackend{cfg: cfg, now: time.Now, stateDir: transcript.StateDir}
+	if cfg.StateDir != "" {
+		b.stateDir = func() (string, error) { return cfg.StateDir, nil }
+	}
+	return b
 }
 
 // writeExport is the TUI's export hook: an atomic write in the chosen

@@ -1,0 +1,290 @@
+package tui
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mailflow/mailflow/diag/checklist"
+	"github.com/mailflow/mailflow/session/transcript"
+)
+
+// Replay is a recorded conversation (a JSON-lines export or a journal)
+// shown read-only: the transcript pane holds its entries, selecting a
+// reply explains it and evaluates the checklist of its step from what
+// the entries show, and the wizard pane lists the steps that ran.
+type Replay struct {
+	// Source names where the entries came from (a file name).
+	Source string
+	// Meta is the export's header.
+	Meta transcript.Meta
+	// Entries are the recorded entries, in order.
+	Entries []transcript.Entry
+}
+
+// initReplay puts the model in replay mode.
+func (m *Model) initReplay(r *Replay) {
+	m.replay = r
+	for _, e := range r.Entries {
+		if e.Proto == "smtp" || e.Proto == "pop3" || e.Proto == "imap" {
+			m.protocol = e.Proto
+			break
+		}
+	}
+	m.target = Target{Addr: r.Meta.Target, Protocol: m.protocol}
+	m.target.Host = r.Meta.Target
+	if h, _, err := net.SplitHostPort(r.Meta.Target); err == nil {
+		m.target.Host = h
+	}
+	m.mx.SetNote("replay: no live DNS")
+	m.syncReplayWizard()
+	p := m.transcript
+	p.SetEntries(r.Entries)
+	p.follow, p.sel, p.top, p.topOff = false, 0, 0, 0
+	// Open on the first failure, which is what a replay is usually for.
+	p.findFrom(0, 1, isFailure)
+	p.status = ""
+	p.refresh()
+	m.focus = PaneTranscript
+	m.status = "replay (read-only): " + r.Source
+	m.explainSelection()
+}
+
+// syncReplayWizard shows the steps of the recording in the wizard pane.
+func (m *Model) syncReplayWizard() {
+	rows := transcript.Steps(m.replay.Entries)
+	out := make([]WizardStep, 0, len(rows))
+	failed := ""
+	for _, r := range rows {
+		ws := WizardStep{ID: r.Step, Title: ansiCut(r.Command, 24), Long: r.Command, State: StepDone,
+			Result: strings.TrimSpace(r.Code + " " + r.Enhanced)}
+		if !r.OK {
+			ws.State = StepFailed
+			if failed == "" {
+				failed = fmt.Sprintf("%s (%s)", r.Step, ws.Result)
+			}
+		}
+		out = append(out, ws)
+	}
+	m.wizard.SetRows(m.protocol, out, len(out))
+	summary := []string{fmt.Sprintf("%d replies recorded.", len(rows))}
+	if failed != "" {
+		summary = append(summary, "First failure: "+failed+"; f jumps to failures in the transcript.")
+	}
+	summary = append(summary, "Nothing can be sent from a replay.")
+	m.wizard.SetInfo("", "", summary)
+	m.wizard.SetReadOnly(true)
+}
+
+// replayBlocked reports, in replay mode, a key that would send something
+// or change the procedure; the status line says why nothing happens.
+func (m *Model) replayBlocked(k tea.KeyPressMsg) bool {
+	if m.replay == nil {
+		return false
+	}
+	g := m.keys.Global
+	blocked := key.Matches(k, g.Run, g.Reconnect, g.Mode, g.Skip, g.GoQuit, g.Scenario)
+	if m.focus == PaneMX && key.Matches(k, m.keys.List.Select) {
+		blocked = true
+	}
+	if blocked {
+		m.status = "replay is read-only: " + k.String() + " would send, so it is off (e exports, q quits)"
+	}
+	return blocked
+}
+
+// replayChecklist evaluates the checklist for the selected entry of a
+// replay: a reply's step, or the step of an error note.
+func (m *Model) replayChecklist() {
+	es := m.transcript.Entries()
+	sel := m.transcript.sel
+	if m.be == nil || sel < 0 || sel >= len(es) {
+		return
+	}
+	i := sel
+	if es[i].Dir == transcript.Server {
+		for i < len(es) && i < sel+1000 && es[i].Reply == nil && es[i].Dir == transcript.Server {
+			i++
+		}
+	}
+	if i >= len(es) {
+		return
+	}
+	e := es[i]
+	if e.Reply == nil && !(e.Dir == transcript.Note && e.Level >= transcript.Warning) {
+		return
+	}
+	ev := replayEvidence(m.protocol, m.replay.Meta.Target, es, i)
+	if ev.Step == "" {
+		m.checklist.SetItems("", nil)
+		return
+	}
+	m.checklist.SetItems(ev.Step, m.be.Checklist(ev))
+}
+
+// replayEvidence derives checklist evidence from the recorded entries up
+// to entry i (a reply or an error note): the reply, the step, whether TLS
+// was active, what EHLO advertised, and what the error notes say about
+// the connection and the TLS handshake.
+func replayEvidence(proto, target string, es []transcript.Entry, i int) Evidence {
+	e := es[i]
+	ev := Evidence{Protocol: proto, Target: Target{Host: target, Addr: target, Protocol: proto}}
+	if h, p, err := net.SplitHostPort(target); err == nil {
+		ev.Target.Host = h
+		ev.Facts.Port, _ = strconv.Atoi(p)
+	}
+	command := ""
+	for j := i - 1; j >= 0 && j > i-1000; j-- {
+		if es[j].Dir == transcript.Client {
+			command = es[j].Text()
+			break
+		}
+	}
+	if e.Reply != nil {
+		r := *e.Reply
+		ev.Reply = &r
+		ev.Command = command
+	}
+	ev.Facts.TLSActive = e.Secure
+	// Walk the conversation up to the entry for what it established.
+	for j := 0; j <= i; j++ {
+		x := es[j]
+		switch {
+		case x.Reply != nil && proto == "smtp" && (x.Step == "ehlo" || x.Step == "helo"):
+			ev.Facts.Caps = ehloCaps(x.Reply.Lines)
+		case x.Reply != nil && x.Reply.OK && (x.Step == "auth" || x.Step == "pass" || x.Step == "login") && x.Reply.Code != "334" && x.Reply.Code != "+":
+			ev.Facts.Authenticated = true
+		case x.Dir == transcript.Note && x.Level >= transcript.Warning:
+			text := strings.ToLower(x.Text())
+			if x.Proto == "tls" {
+				ev.Facts.TLSError = tlsReasonOf(text)
+				continue
+			}
+			if x.Proto == "tcp" || x.Step == "connect" {
+				ev.Facts.Connect = connectOutcomeOf(text)
+			} else if strings.Contains(text, "closed the connection") {
+				ev.Facts.Closed = true
+			}
+		}
+	}
+	step := e.Step
+	if e.Dir == transcript.Note {
+		if e.Proto == "tls" {
+			step = "starttls"
+		}
+		if e.Proto == "tcp" {
+			step = "connect"
+		}
+	}
+	ev.Step = replayChecklistStep(proto, step, command, e.Reply != nil)
+	if ev.Facts.TLSError != "" && ev.Step == string(checklist.StepConnect) {
+		ev.Facts.Connect = checklist.ConnectTLSError
+	}
+	return ev
+}
+
+// replayChecklistStep maps a recorded step onto a checklist step.
+func replayChecklistStep(proto, step, command string, isReply bool) string {
+	switch step {
+	case "connect":
+		if isReply {
+			return string(checklist.StepBanner)
+		}
+		return string(checklist.StepConnect)
+	case "starttls", "stls", "tls":
+		return string(checklist.StepSTARTTLS)
+	case "quit", "logout":
+		return string(checklist.StepQuit)
+	}
+	switch proto {
+	case "smtp":
+		switch step {
+		case "ehlo", "helo":
+			return string(checklist.StepEHLO)
+		case "auth":
+			return string(checklist.StepAuth)
+		case "mail":
+			return string(checklist.StepMail)
+		case "rcpt":
+			return string(checklist.StepRcpt)
+		case "data":
+			if strings.TrimSpace(command) == "." {
+				return string(checklist.StepEndOfData)
+			}
+			return string(checklist.StepData)
+		case "message", "dot":
+			return string(checklist.StepEndOfData)
+		}
+	case "pop3":
+		if step == "user" || step == "pass" || step == "auth" {
+			return string(checklist.StepAuth)
+		}
+	case "imap":
+		if step == "login" || step == "authenticate" || step == "auth" {
+			return string(checklist.StepIMAPLogin)
+		}
+	}
+	return ""
+}
+
+// ehloCaps reads the extensions an EHLO reply lists.
+func ehloCaps(lines []string) checklist.Capabilities {
+	c := checklist.Capabilities{Seen: true}
+	for i, l := range lines {
+		if i == 0 || len(l) < 4 {
+			continue
+		}
+		f := strings.Fields(strings.ToUpper(l[4:]))
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "STARTTLS":
+			c.STARTTLS = true
+		case "AUTH":
+			c.Auth = append(c.Auth, f[1:]...)
+		case "SIZE":
+			if len(f) > 1 {
+				c.Size, _ = strconv.ParseInt(f[1], 10, 64)
+			}
+		}
+	}
+	return c
+}
+
+// connectOutcomeOf classifies a connect error note by the words
+// session/wire writes into it.
+func connectOutcomeOf(text string) checklist.ConnectOutcome {
+	switch {
+	case strings.Contains(text, "refused"):
+		return checklist.ConnectRefused
+	case strings.Contains(text, "timeout") || strings.Contains(text, "timed out"):
+		return checklist.ConnectTimeout
+	case strings.Contains(text, "reset"):
+		return checklist.ConnectReset
+	case strings.Contains(text, "unreachable"):
+		return checklist.ConnectUnreachable
+	case strings.Contains(text, "no such host") || strings.Contains(text, "dns"):
+		return checklist.ConnectDNSError
+	}
+	return ""
+}
+
+// tlsReasonOf classifies a TLS error note.
+func tlsReasonOf(text string) checklist.TLSReason {
+	switch {
+	case strings.Contains(text, "expired") || strings.Contains(text, "not yet valid"):
+		return checklist.TLSExpired
+	case strings.Contains(text, "unknown authority") || strings.Contains(text, "unknown-authority"):
+		return checklist.TLSUnknownAuthority
+	case strings.Contains(text, "name-mismatch") || strings.Contains(text, "not valid for") || strings.Contains(text, "doesn't contain") || strings.Contains(text, "name mismatch"):
+		return checklist.TLSNameMismatch
+	case strings.Contains(text, "protocol version"):
+		return checklist.TLSProtocolVersion
+	}
+	return checklist.TLSHandshake
+}
