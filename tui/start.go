@@ -44,7 +44,7 @@ type startScreen struct {
 	labBusy  bool
 	labErr   string
 	canLab   bool
-	checking bool // a network check was started
+	checking bool   // a network check was started
 	hostPort string // the parsed HOST:PORT, when the input is one
 	domain   addr.Domain
 }
