@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -139,7 +141,86 @@ type Client struct {
 	// NoRecursion clears the RD bit, for asking an authoritative server
 	// directly.
 	NoRecursion bool
+
+	poolOnce sync.Once
+	pool     *udpPool
 }
+
+// Reuse of UDP sockets. A new socket per question costs a socket, a
+// connect and a close system call (most of the system time of a batch of
+// lookups). A socket goes back to the pool only after a clean exchange:
+// one that timed out, was cancelled or failed is closed, so that a late
+// answer can never be read as the answer to the next question (miekg also
+// skips answers whose ID does not match, and the question is checked).
+// Each socket serves at most maxSocketUses questions, so that the source
+// port keeps changing as RFC 5452 §9.2 asks of resolvers (an off-path
+// forger must guess the port as well as the ID).
+const (
+	maxSocketUses  = 100
+	maxIdleSockets = 64 // per server
+)
+
+// udpPool holds the idle UDP sockets of a Client, per server.
+type udpPool struct {
+	mu   sync.Mutex
+	idle map[string][]*pooledConn
+}
+
+type pooledConn struct {
+	conn *dns.Conn
+	uses int
+}
+
+func (c *Client) udpPool() *udpPool {
+	c.poolOnce.Do(func() {
+		p := &udpPool{idle: map[string][]*pooledConn{}}
+		c.pool = p
+		// A Client dropped without CloseIdle does not keep its sockets.
+		runtime.AddCleanup(c, func(p *udpPool) { p.closeAll() }, p)
+	})
+	return c.pool
+}
+
+func (p *udpPool) get(server string) *pooledConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.idle[server]
+	if len(list) == 0 {
+		return nil
+	}
+	pc := list[len(list)-1]
+	p.idle[server] = list[:len(list)-1]
+	return pc
+}
+
+func (p *udpPool) put(server string, pc *pooledConn) {
+	if pc.uses < maxSocketUses {
+		p.mu.Lock()
+		if len(p.idle[server]) < maxIdleSockets {
+			p.idle[server] = append(p.idle[server], pc)
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+	}
+	pc.conn.Close()
+}
+
+func (p *udpPool) closeAll() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = map[string][]*pooledConn{}
+	p.mu.Unlock()
+	for _, list := range idle {
+		for _, pc := range list {
+			pc.conn.Close()
+		}
+	}
+}
+
+// CloseIdle closes the UDP sockets the Client keeps for its next
+// questions. The Client stays usable; later questions open new sockets.
+func (c *Client) CloseIdle() { c.udpPool().closeAll() }
 
 // DefaultResolvConf is where NewSystemClient looks for servers.
 const DefaultResolvConf = "/etc/resolv.conf"
@@ -247,11 +328,11 @@ func (c *Client) exchange(ctx context.Context, m *dns.Msg, server string) (*Answ
 	actx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	name, t := m.Question[0].Name, Type(m.Question[0].Qtype)
-	r, rtt, err := exchangeOnce(actx, m, server, "udp")
+	r, rtt, err := exchangeOnce(actx, m, server, "udp", c.udpPool())
 	tcp := false
 	if err == nil && r.Truncated {
 		// RFC 7766 §5: a truncated UDP answer must be retried over TCP.
-		r, rtt, err = exchangeOnce(actx, m, server, "tcp")
+		r, rtt, err = exchangeOnce(actx, m, server, "tcp", nil)
 		tcp = true
 	}
 	if err != nil {
@@ -281,24 +362,52 @@ func (c *Client) exchange(ctx context.Context, m *dns.Msg, server string) (*Answ
 
 // exchangeOnce is miekg's exchange with a socket that is closed as soon as
 // ctx is done: ExchangeContext only turns the deadline into socket
-// deadlines and would otherwise ignore a cancellation.
-func exchangeOnce(ctx context.Context, m *dns.Msg, server, network string) (*dns.Msg, time.Duration, error) {
+// deadlines and would otherwise ignore a cancellation. With a pool (UDP)
+// the socket is taken from it and given back after a clean exchange.
+func exchangeOnce(ctx context.Context, m *dns.Msg, server, network string, pool *udpPool) (*dns.Msg, time.Duration, error) {
 	dc := &dns.Client{Net: network, UDPSize: 4096}
 	if dl, ok := ctx.Deadline(); ok {
 		dc.Timeout = time.Until(dl)
 	}
-	conn, err := dc.DialContext(ctx, server)
-	if err != nil {
-		return nil, 0, err
+	var pc *pooledConn
+	if pool != nil {
+		pc = pool.get(server)
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	r, rtt, err := dc.ExchangeWithConnContext(ctx, m, conn)
+	if pc == nil {
+		conn, err := dc.DialContext(ctx, server)
+		if err != nil {
+			return nil, 0, err
+		}
+		pc = &pooledConn{conn: conn}
+	}
+	pc.uses++
+	stop := context.AfterFunc(ctx, func() { pc.conn.Close() })
+	r, rtt, err := dc.ExchangeWithConnContext(ctx, m, pc.conn)
+	interrupted := !stop() // the socket was closed by the cancellation
+	if err == nil && !sameQuestion(m, r) {
+		err = fmt.Errorf("the answer from %s is for another question (%s)", server, r.Question[0].String())
+	}
+	if pool != nil && err == nil && !interrupted {
+		pool.put(server, pc)
+	} else {
+		pc.conn.Close()
+	}
 	if err != nil && ctx.Err() != nil {
 		return nil, rtt, fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
 	return r, rtt, err
+}
+
+// sameQuestion checks that an answer (whose ID matched) repeats the
+// question (RFC 5452 §9.1: ID, question and address must all match). An
+// answer without a question section is taken: some servers send their
+// errors so.
+func sameQuestion(m, r *dns.Msg) bool {
+	if len(r.Question) == 0 {
+		return true
+	}
+	q, a := m.Question[0], r.Question[0]
+	return len(r.Question) == 1 && q.Qtype == a.Qtype && q.Qclass == a.Qclass && strings.EqualFold(q.Name, a.Name)
 }
 
 func ctxError(err error, name string, t Type, server string) error {

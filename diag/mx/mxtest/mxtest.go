@@ -29,6 +29,7 @@ type Server struct {
 	silent    map[string]bool
 	truncate  bool
 	queries   map[string]int
+	sources   map[string]bool // "network address" of every client seen
 	udp, tcp  *dns.Server
 	closeOnce sync.Once
 }
@@ -53,7 +54,7 @@ func Start(tb testing.TB, zone string) *Server {
 // qualified names; blank lines and ";" comments are skipped) and starts
 // the server. Close stops it.
 func New(zone string) (*Server, error) {
-	s := &Server{rcodes: map[string]int{}, delays: map[string]time.Duration{}, silent: map[string]bool{}, queries: map[string]int{}}
+	s := &Server{rcodes: map[string]int{}, delays: map[string]time.Duration{}, silent: map[string]bool{}, queries: map[string]int{}, sources: map[string]bool{}}
 	rrs, err := parse(zone)
 	if err != nil {
 		return nil, err
@@ -171,6 +172,21 @@ func (s *Server) TruncateUDP(on bool) {
 	s.truncate = on
 }
 
+// Sources returns how many distinct client addresses (source ports)
+// sent questions over network ("udp" or "tcp"): how many sockets the
+// client used.
+func (s *Server) Sources(network string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k := range s.sources {
+		if strings.HasPrefix(k, network+" ") {
+			n++
+		}
+	}
+	return n
+}
+
 // Queries returns how many questions for name and type arrived over
 // network ("udp" or "tcp").
 func (s *Server) Queries(network, name string, t uint16) int {
@@ -212,6 +228,7 @@ func (s *Server) serve(w dns.ResponseWriter, r *dns.Msg) {
 	}
 	s.mu.Lock()
 	s.queries[network+" "+key(q.Name, q.Qtype)]++
+	s.sources[network+" "+w.RemoteAddr().String()] = true
 	rcode, hasRcode, delay, silent := s.rule(q)
 	truncate := s.truncate && network == "udp"
 	recs := &s.records
