@@ -217,10 +217,7 @@ func (c *Client) read(ctx context.Context, s readSpec) (*Response, error) {
 			raw = append(raw, string(l))
 		}
 		if done {
-			r.Lines = b.lines
-			if r.Lines == nil {
-				r.Lines = []string{}
-			}
+			r.Lines = b.lines()
 			if s.data {
 				raw = append(raw, string(l))
 			}

@@ -48,12 +48,16 @@ func (r *Response) Reply(lines []string) *transcript.Reply {
 // Message returns the body lines joined with CRLF, as the message was
 // before the server dot-stuffed it (RETR, TOP).
 func (r *Response) Message() []byte {
-	var b bytes.Buffer
+	n := 0
 	for _, l := range r.Lines {
-		b.WriteString(l)
-		b.WriteString("\r\n")
+		n += len(l) + 2
 	}
-	return b.Bytes()
+	b := make([]byte, 0, n)
+	for _, l := range r.Lines {
+		b = append(b, l...)
+		b = append(b, '\r', '\n')
+	}
+	return b
 }
 
 // ParseStatusLine parses the first line of a response (without its line
@@ -112,9 +116,14 @@ func splitCode(s string) (code, text string) {
 	return code, strings.TrimPrefix(s[end+1:], " ")
 }
 
-// body accumulates the lines of a multi-line response.
+// body accumulates the lines of a multi-line response in one buffer,
+// each line followed by CRLF, so that a response of many short lines (a
+// hostile server's cheapest way to make the client allocate) costs its
+// bytes plus one string header per line in Lines, not a string and a
+// slice slot each as it arrives.
 type body struct {
-	lines []string
+	buf   []byte
+	n     int // lines in buf
 	size  int64
 	max   int64
 	limit string // name of the limit for LimitError
@@ -135,8 +144,25 @@ func (b *body) add(line []byte) (done bool, err error) {
 	if len(line) > 0 && line[0] == '.' {
 		line = line[1:]
 	}
-	b.lines = append(b.lines, string(line))
+	b.buf = append(b.buf, line...)
+	b.buf = append(b.buf, '\r', '\n')
+	b.n++
 	return false, nil
+}
+
+// lines returns the body's lines as sub-strings of one string holding
+// the whole body: one copy of the bytes and one header per line. A line
+// read from the wire holds no LF, so the first LF after a line's start is
+// the one add wrote, and the CR before it is add's too.
+func (b *body) lines() []string {
+	all := string(b.buf)
+	out := make([]string, 0, b.n)
+	for len(all) > 0 {
+		i := strings.IndexByte(all, '\n')
+		out = append(out, all[:i-1])
+		all = all[i+1:]
+	}
+	return out
 }
 
 // ParseResponse parses one complete response held in data (lines ending
@@ -144,54 +170,48 @@ func (b *body) add(line []byte) (done bool, err error) {
 // response on success; max bounds its body. Bytes after the end of the
 // response are an error, as is a multi-line body without its "." line.
 func ParseResponse(data []byte, multi bool, max int64) (*Response, error) {
-	lines, rest := splitLines(data)
-	if len(lines) == 0 {
+	first, data, ok := nextLine(data)
+	if !ok {
 		return nil, &wire.ProtocolError{Proto: "pop3", Msg: "empty response"}
 	}
-	r, err := ParseStatusLine(lines[0])
+	r, err := ParseStatusLine(first)
 	if err != nil {
 		return nil, err
 	}
-	used := 1
 	if multi && r.Status == StatusOK {
 		r.Multi = true
 		b := body{max: max, limit: "reply size"}
 		done := false
-		for ; used < len(lines) && !done; used++ {
-			if done, err = b.add(lines[used]); err != nil {
+		for !done {
+			var l []byte
+			if l, data, ok = nextLine(data); !ok {
+				return nil, &wire.ProtocolError{Proto: "pop3", Msg: "multi-line response ended without its terminating \".\" line"}
+			}
+			if done, err = b.add(l); err != nil {
 				return nil, err
 			}
 		}
-		if !done {
-			return nil, &wire.ProtocolError{Proto: "pop3", Msg: "multi-line response ended without its terminating \".\" line"}
-		}
-		r.Lines = b.lines
-		if r.Lines == nil {
-			r.Lines = []string{}
-		}
+		r.Lines = b.lines()
 	}
-	if used < len(lines) || len(rest) > 0 {
+	if len(data) > 0 {
 		return nil, &wire.ProtocolError{Proto: "pop3", Msg: "data after the end of the response"}
 	}
 	return r, nil
 }
 
-// splitLines cuts data into lines without their endings; rest is a last
-// line without a line ending.
-func splitLines(data []byte) (lines [][]byte, rest []byte) {
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			return lines, data
-		}
-		l := data[:i]
-		if n := len(l); n > 0 && l[n-1] == '\r' {
-			l = l[:n-1]
-		}
-		lines = append(lines, l)
-		data = data[i+1:]
+// nextLine cuts the first line off data, without its ending (CRLF or
+// LF). ok is false when data holds no complete line; a last line without
+// a line ending stays in rest.
+func nextLine(data []byte) (line, rest []byte, ok bool) {
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 {
+		return nil, data, false
 	}
-	return lines, nil
+	line = data[:i]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, data[i+1:], true
 }
 
 // FormatResponse writes r in wire form, dot-stuffing its body; it is the

@@ -3,6 +3,8 @@ package pop3
 import (
 	"errors"
 	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/mailflow/mailflow/session/wire"
@@ -167,4 +169,38 @@ func FuzzParseResponse(f *testing.F) {
 			t.Fatalf("round trip changed %+v into %+v", r, again)
 		}
 	})
+}
+
+// TestMultiLineMemory checks that the body of a multi-line response is
+// kept in one buffer: a RETR of tens of thousands of one-character lines
+// (the cheapest way for a server to make a client allocate) must cost a
+// few bytes per line beyond the line itself, not a string and a growing
+// slice each.
+func TestMultiLineMemory(t *testing.T) {
+	const n = 40000
+	data := []byte("+OK\r\n" + strings.Repeat("x\r\n", n/2) + strings.Repeat("..\r\n", n/2) + ".\r\n")
+	var r *Response
+	var err error
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r, err = ParseResponse(data, true, 1<<20)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Lines) != n || r.Lines[0] != "x" || r.Lines[n-1] != "." {
+		t.Fatalf("%d lines, first %q, last %q", len(r.Lines), r.Lines[0], r.Lines[n-1])
+	}
+	if want := strings.Repeat("x\r\n", n/2) + strings.Repeat(".\r\n", n/2); string(r.Message()) != want {
+		t.Fatalf("Message() differs from the unstuffed body")
+	}
+	// One string header per line (16 bytes) for Lines, the line and its
+	// CRLF in the buffer and its string copy, and the buffer's growth by
+	// doubling: under 40 bytes a line (it was over 200).
+	perLine := float64(after.TotalAlloc-before.TotalAlloc) / n
+	t.Logf("%.1f bytes allocated per one-character line", perLine)
+	if perLine > 40 {
+		t.Errorf("ParseResponse allocated %.1f bytes per one-character line, want at most 40", perLine)
+	}
 }
