@@ -279,6 +279,7 @@ func (c *Client) Do(ctx context.Context, line string) (*Response, error) {
 	if c.inAuth {
 		c.inAuth = false
 		l := wire.Line{Text: line, Record: "<redacted>", Annotation: "SASL response (not recorded)"}
+		c.addRawSecret(line)
 		if line == "*" {
 			l = wire.Line{Text: line, Annotation: "cancels the authentication exchange (RFC 5034 section 4)"}
 		}
@@ -307,12 +308,16 @@ func (c *Client) Do(ctx context.Context, line string) (*Response, error) {
 		s.cont = len(f) > 1
 		if len(f) > 2 {
 			l.Record = f[0] + " " + f[1] + " <redacted>"
+			c.addRawSecret(f[2])
 		}
 	case "PASS":
 		l.Record = f[0] + " <redacted>"
+		// RFC 1939 section 7: the password is the rest of the line.
+		c.addRawSecret(strings.TrimLeft(strings.TrimSpace(line)[len(f[0]):], " "))
 	case "APOP":
 		if len(f) > 2 {
 			l.Record = f[0] + " " + f[1] + " <redacted>"
+			c.addRawSecret(f[2])
 		}
 	}
 	r, err := c.cmd(ctx, strings.ToLower(verb), verb, l, s)
@@ -330,6 +335,19 @@ func (c *Client) Do(ctx context.Context, line string) (*Response, error) {
 		}
 	}
 	return r, nil
+}
+
+// addRawSecret registers a secret typed in raw mode, and its decoded
+// form when it is base64 (a SASL response), with the transcript's
+// scrubber before it is sent.
+func (c *Client) addRawSecret(s string) {
+	c.conn.Transcript().AddSecret(s)
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+		c.conn.Transcript().AddSecret(string(b))
+		if i := strings.LastIndexByte(string(b), 0); i >= 0 {
+			c.conn.Transcript().AddSecret(string(b[i+1:])) // PLAIN's password
+		}
+	}
 }
 
 // Capa sends CAPA (RFC 2449 section 5) and returns the capabilities.
@@ -367,8 +385,11 @@ func (c *Client) User(ctx context.Context, name string) error {
 	return err
 }
 
-// Pass sends PASS; the transcript shows "PASS <redacted>".
+// Pass sends PASS; the transcript shows "PASS <redacted>". The password
+// is registered with the transcript's scrubber first, so that a server
+// echoing it back (or its base64 form) is recorded redacted too.
 func (c *Client) Pass(ctx context.Context, password string) error {
+	c.conn.Transcript().AddSecret(password)
 	_, err := c.cmd(ctx, "pass", "PASS", wire.Line{Text: "PASS " + password, Record: "PASS <redacted>"}, readSpec{})
 	return err
 }
@@ -381,9 +402,12 @@ const maxCommand = 255
 // AuthPlain logs in with AUTH PLAIN (RFC 5034, RFC 4616), sending the
 // credentials as an initial response when the command fits in 255 octets
 // and after the server's "+" otherwise. The payload is recorded as
-// "<redacted>".
+// "<redacted>"; the password and the payload (each also in base64) are
+// registered with the transcript's scrubber before anything is sent.
 func (c *Client) AuthPlain(ctx context.Context, user, password string) error {
-	payload := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
+	msg := "\x00" + user + "\x00" + password
+	c.conn.Transcript().AddSecret(password, msg, msg[1:])
+	payload := base64.StdEncoding.EncodeToString([]byte(msg))
 	note := "SASL PLAIN credentials for " + strconv.Quote(user) + " (not recorded)"
 	if len("AUTH PLAIN ")+len(payload)+2 <= maxCommand {
 		r, err := c.cmd(ctx, "auth", "AUTH", wire.Line{Text: "AUTH PLAIN " + payload, Record: "AUTH PLAIN <redacted>", Annotation: note}, readSpec{cont: true})
