@@ -549,6 +549,34 @@ func (c *Client) upgrade(ctx context.Context) (*wire.TLSInfo, error) {
 type arg struct {
 	s      string
 	secret bool
+	what   string // names the argument in an input error ("mailbox name")
+}
+
+// checkInput refuses an argument before anything is sent: NUL anywhere
+// (RFC 9051 §4.3: not even a literal may hold one), and with noBreaks CR
+// or LF too (a user name: no server has one, and one that smuggles a line
+// break is an injection attempt). The error names the argument and the
+// position, never the character itself.
+func (c *Client) checkInput(what, s string, noBreaks bool) error {
+	pos := 0
+	for _, r := range s {
+		pos++
+		name := ""
+		switch {
+		case r == 0:
+			name = "a NUL byte (RFC 9051 §4.3 allows none, not even in a literal)"
+		case noBreaks && r == '\r':
+			name = "a carriage return (CR)"
+		case noBreaks && r == '\n':
+			name = "a line feed (LF)"
+		default:
+			continue
+		}
+		err := &wire.InputError{Msg: fmt.Sprintf("imap: %s contains %s at position %d; refused before sending", what, name, pos)}
+		c.conn.Note(transcript.Error, err.Msg)
+		return err
+	}
+	return nil
 }
 
 // quotable reports whether s may be sent as a quoted string: 7-bit text
@@ -587,7 +615,15 @@ func quote(s string) string {
 // every line can be sent at once (sync false). Secrets are replaced by
 // "<redacted>" in each line's Record. A secret is never sent bare: a
 // password such as NIL would be read as the NIL atom.
-func (c *Client) buildCommand(head string, args ...arg) (lines []wire.Line, sync bool) {
+//
+// An argument with a NUL is refused with an input error before anything
+// is built.
+func (c *Client) buildCommand(head string, args ...arg) (lines []wire.Line, sync bool, err error) {
+	for _, a := range args {
+		if err := c.checkInput(a.what, a.s, false); err != nil {
+			return nil, false, err
+		}
+	}
 	cur, rec := head, head
 	secret := false
 	for _, a := range args {
@@ -622,7 +658,7 @@ func (c *Client) buildCommand(head string, args ...arg) (lines []wire.Line, sync
 			}
 		}
 	}
-	return append(lines, mkLine(cur, rec, secret)), sync
+	return append(lines, mkLine(cur, rec, secret)), sync, nil
 }
 
 func mkLine(text, rec string, secret bool) wire.Line {
@@ -651,10 +687,20 @@ func (c *Client) sendCommand(ctx context.Context, step, verb, tag string, lines 
 }
 
 // Login sends LOGIN (RFC 9051 section 6.2.3). The transcript shows
-// "a001 LOGIN kate <redacted>".
+// "a001 LOGIN kate <redacted>", and the password is registered with the
+// transcript's scrubber first, so that a server echoing it back is
+// recorded redacted too. A user name with CR, LF or NUL, or a password
+// with NUL, is refused before sending.
 func (c *Client) Login(ctx context.Context, user, password string) error {
+	if err := c.checkInput("user name", user, true); err != nil {
+		return err
+	}
+	c.conn.Transcript().AddSecret(password)
 	tag := c.nextTag()
-	lines, sync := c.buildCommand(tag+" LOGIN", arg{s: user}, arg{s: password, secret: true})
+	lines, sync, err := c.buildCommand(tag+" LOGIN", arg{s: user, what: "user name"}, arg{s: password, secret: true, what: "password"})
+	if err != nil {
+		return err
+	}
 	comp, err := c.sendCommand(ctx, "login", "LOGIN", tag, lines, sync)
 	if err == nil && comp.Final.Code != "CAPABILITY" {
 		c.caps = nil // RFC 9051 section 6.2.3: capabilities may change after login
@@ -665,10 +711,21 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 // AuthenticatePlain logs in with AUTHENTICATE PLAIN (RFC 4616), sending
 // the credentials as an initial response when the server offers SASL-IR
 // (RFC 4959) and after its continuation request otherwise. The payload is
-// recorded as "<redacted>".
+// recorded as "<redacted>"; the password and the payload (each also in
+// base64) are registered with the transcript's scrubber before anything
+// is sent. A user name with CR, LF or NUL, or a password with NUL (RFC
+// 4616 §2), is refused before sending.
 func (c *Client) AuthenticatePlain(ctx context.Context, user, password string) error {
+	if err := c.checkInput("user name", user, true); err != nil {
+		return err
+	}
+	if err := c.checkInput("password", password, false); err != nil {
+		return err
+	}
+	msg := "\x00" + user + "\x00" + password
+	c.conn.Transcript().AddSecret(password, msg, msg[1:])
 	tag := c.nextTag()
-	payload := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + password))
+	payload := base64.StdEncoding.EncodeToString([]byte(msg))
 	note := "SASL PLAIN credentials for " + strconv.Quote(user) + " (not recorded)"
 	sent := false
 	cont := func(r *Response) ([]wire.Line, error) {
@@ -704,9 +761,12 @@ type Mailbox struct {
 // List sends LIST ref pattern and returns the mailboxes.
 func (c *Client) List(ctx context.Context, ref, pattern string) ([]Mailbox, error) {
 	tag := c.nextTag()
-	lines, sync := c.buildCommand(tag+" LIST", arg{s: ref}, arg{s: pattern})
+	lines, sync, err := c.buildCommand(tag+" LIST", arg{s: ref, what: "reference name"}, arg{s: pattern, what: "mailbox pattern"})
 	if ref == "" {
-		lines, sync = c.buildCommand(tag+` LIST ""`, arg{s: pattern})
+		lines, sync, err = c.buildCommand(tag+` LIST ""`, arg{s: pattern, what: "mailbox pattern"})
+	}
+	if err != nil {
+		return nil, err
 	}
 	comp, err := c.sendCommand(ctx, "list", "LIST", tag, lines, sync)
 	if err != nil {
@@ -755,7 +815,10 @@ func (c *Client) Examine(ctx context.Context, name string) (*MailboxStatus, erro
 
 func (c *Client) open(ctx context.Context, verb, name string) (*MailboxStatus, error) {
 	tag := c.nextTag()
-	lines, sync := c.buildCommand(tag+" "+verb, arg{s: name})
+	lines, sync, err := c.buildCommand(tag+" "+verb, arg{s: name, what: "mailbox name"})
+	if err != nil {
+		return nil, err
+	}
 	comp, err := c.sendCommand(ctx, strings.ToLower(verb), verb, tag, lines, sync)
 	if err != nil {
 		return nil, err
