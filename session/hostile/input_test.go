@@ -269,9 +269,26 @@ func TestClientsRefuseInjection(t *testing.T) {
 				_, err = c.Do(ctx, "NOOP"+in.s+"DELE 1")
 				return err
 			}},
-			// IMAP typed helpers send a string with CR, LF or NUL as a
-			// literal, which is legal for CR and LF (RFC 9051 §4.3); NUL
-			// is not (reported), so they are not in this table.
+			// A user name with CR or LF is refused (no server takes
+			// one); a password or mailbox name with CR or LF goes as a
+			// literal, which is legal (RFC 9051 §4.3), so only NUL is
+			// refused there (see below).
+			{"imap/login-user", func() error {
+				c, err := imap.Dial(ctx, imapSrv.addr(), wire.Options{Limits: lim})
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				return c.Login(ctx, bad, "password")
+			}},
+			{"imap/authenticate-user", func() error {
+				c, err := imap.Dial(ctx, imapSrv.addr(), wire.Options{Limits: lim})
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				return c.AuthenticatePlain(ctx, bad, "password")
+			}},
 			{"imap/raw", func() error {
 				c, err := imap.Dial(ctx, imapSrv.addr(), wire.Options{Limits: lim})
 				if err != nil {
@@ -281,6 +298,40 @@ func TestClientsRefuseInjection(t *testing.T) {
 				_, err = c.Do(ctx, "a1 NOOP"+in.s+"a2 LOGOUT")
 				return err
 			}},
+		}
+		if in.s == "\x00" {
+			// RFC 9051 §4.3: no NUL anywhere, not even in a literal.
+			calls = append(calls, []struct {
+				field string
+				call  func() error
+			}{
+				{"imap/login-password", func() error {
+					c, err := imap.Dial(ctx, imapSrv.addr(), wire.Options{Limits: lim})
+					if err != nil {
+						return err
+					}
+					defer c.Close()
+					return c.Login(ctx, "kate", bad)
+				}},
+				{"imap/select", func() error {
+					c, err := imap.Dial(ctx, imapSrv.addr(), wire.Options{Limits: lim})
+					if err != nil {
+						return err
+					}
+					defer c.Close()
+					_, err = c.Select(ctx, bad)
+					return err
+				}},
+				{"imap/list", func() error {
+					c, err := imap.Dial(ctx, imapSrv.addr(), wire.Options{Limits: lim})
+					if err != nil {
+						return err
+					}
+					defer c.Close()
+					_, err = c.List(ctx, "", bad)
+					return err
+				}},
+			}...)
 		}
 		for _, tc := range calls {
 			t.Run(in.name+"/"+tc.field, func(t *testing.T) {

@@ -298,8 +298,8 @@ func TestSecretsNeverRecorded(t *testing.T) {
 	flows := []flow{
 		{"smtp/AUTH-PLAIN", true, smtpAuthServer, smtpAuth(smtp.MechPlain)},
 		{"smtp/AUTH-LOGIN", true, smtpAuthServer, smtpAuth(smtp.MechLogin)},
-		{"smtp/CRAM-MD5", false, smtpAuthServer, smtpAuth(smtp.MechCRAMMD5)},
-		{"smtp/raw-AUTH-PLAIN", false, smtpAuthServer, func(ctx context.Context, addr string, ts *transcript.Store) error {
+		{"smtp/CRAM-MD5", true, smtpAuthServer, smtpAuth(smtp.MechCRAMMD5)},
+		{"smtp/raw-AUTH-PLAIN", true, smtpAuthServer, func(ctx context.Context, addr string, ts *transcript.Store) error {
 			// An engineer typing the PLAIN payload by hand in raw mode.
 			c, err := smtp.Dial(ctx, addr, smtp.Options{Transcript: ts, Limits: lim})
 			if err != nil {
@@ -312,7 +312,7 @@ func TestSecretsNeverRecorded(t *testing.T) {
 			_, err = c.Do(ctx, "AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00"+secretUser+"\x00"+secretPass)))
 			return err
 		}},
-		{"pop3/USER-PASS", false, pop3AuthServer, func(ctx context.Context, addr string, ts *transcript.Store) error {
+		{"pop3/USER-PASS", true, pop3AuthServer, func(ctx context.Context, addr string, ts *transcript.Store) error {
 			c, err := pop3.Dial(ctx, addr, wire.Options{Transcript: ts, Limits: lim})
 			if err != nil {
 				return err
@@ -323,7 +323,7 @@ func TestSecretsNeverRecorded(t *testing.T) {
 			}
 			return c.Pass(ctx, secretPass)
 		}},
-		{"pop3/AUTH-PLAIN", false, pop3AuthServer, func(ctx context.Context, addr string, ts *transcript.Store) error {
+		{"pop3/AUTH-PLAIN", true, pop3AuthServer, func(ctx context.Context, addr string, ts *transcript.Store) error {
 			c, err := pop3.Dial(ctx, addr, wire.Options{Transcript: ts, Limits: lim})
 			if err != nil {
 				return err
@@ -331,7 +331,7 @@ func TestSecretsNeverRecorded(t *testing.T) {
 			defer c.Close()
 			return c.AuthPlain(ctx, secretUser, secretPass)
 		}},
-		{"imap/LOGIN", false, imapAuthServer, func(ctx context.Context, addr string, ts *transcript.Store) error {
+		{"imap/LOGIN", true, imapAuthServer, func(ctx context.Context, addr string, ts *transcript.Store) error {
 			c, err := imap.Dial(ctx, addr, wire.Options{Transcript: ts, Limits: lim})
 			if err != nil {
 				return err
@@ -339,7 +339,7 @@ func TestSecretsNeverRecorded(t *testing.T) {
 			defer c.Close()
 			return c.Login(ctx, secretUser, secretPass)
 		}},
-		{"imap/AUTHENTICATE-PLAIN", false, imapAuthServer, func(ctx context.Context, addr string, ts *transcript.Store) error {
+		{"imap/AUTHENTICATE-PLAIN", true, imapAuthServer, func(ctx context.Context, addr string, ts *transcript.Store) error {
 			c, err := imap.Dial(ctx, addr, wire.Options{Transcript: ts, Limits: lim})
 			if err != nil {
 				return err
@@ -384,9 +384,9 @@ func TestSecretsCheckRunners(t *testing.T) {
 		mech    string
 		handler func(net.Conn)
 	}{
-		{"smtp/PLAIN", "smtp", smtp.MechPlain, smtpAuthServer(false)},
-		{"smtp/LOGIN", "smtp", smtp.MechLogin, smtpAuthServer(false)},
-		{"smtp/CRAM-MD5", "smtp", smtp.MechCRAMMD5, smtpAuthServer(false)},
+		{"smtp/PLAIN", "smtp", smtp.MechPlain, smtpAuthServer(true)},
+		{"smtp/LOGIN", "smtp", smtp.MechLogin, smtpAuthServer(true)},
+		{"smtp/CRAM-MD5", "smtp", smtp.MechCRAMMD5, smtpAuthServer(true)},
 		{"pop3", "pop3", "", pop3AuthServer(true)},
 		{"imap", "imap", "", imapAuthServer(true)},
 	}
