@@ -259,7 +259,7 @@ func (m *Model) startView(w, h int) []string {
 	}
 	out = append(out, "", "enter  go")
 	if s.canLab {
-		lab := "L      practise on the built-in lab (a mail system on this machine; no network needed)"
+		lab := "L      practise on the built-in lab (runs here, no network needed)"
 		if s.net == netDown {
 			lab = st.Transcript.Selected.Render("L      suggested: no network here, practise on the built-in lab")
 		}
