@@ -11,8 +11,8 @@ import (
 // has them, else, when err is a failed certificate verification, the
 // verdict that error carries. An implicit-TLS handshake runs inside
 // wire.Dial, which returns no connection (and so no TLSInfo) when it
-// fails; the report must still say that verification failed and why.
-// The version, cipher suite and chain are then unknown (empty).
+// fails; the report must still say that verification failed and why,
+// and the error carries the facts of the refused session.
 func tlsFacts(info *wire.TLSInfo, err error, target string, opts Options) *wire.TLSInfo {
 	if info != nil || err == nil {
 		return info
@@ -20,6 +20,9 @@ func tlsFacts(info *wire.TLSInfo, err error, target string, opts Options) *wire.
 	var ve *wire.VerifyError
 	if !errors.As(err, &ve) {
 		return nil
+	}
+	if ve.Info != nil {
+		return ve.Info
 	}
 	name := opts.TLSOptions.ServerName
 	if name == "" {

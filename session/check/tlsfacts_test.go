@@ -62,6 +62,9 @@ func TestTLSFactsKeptOnVerifyFailure(t *testing.T) {
 			if res.TLS.ServerName != "peer.test" {
 				t.Errorf("ServerName %q, want %q", res.TLS.ServerName, "peer.test")
 			}
+			if res.TLS.Version == "" || len(res.TLS.Chain) == 0 {
+				t.Errorf("version and chain of the refused session lost: %+v", res.TLS)
+			}
 		})
 	}
 }

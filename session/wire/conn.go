@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailflow/mailflow/session/transcript"
@@ -89,6 +90,12 @@ type Conn struct {
 	skipBytes int64 // their bytes
 
 	ncMu      sync.Mutex // guards nc against Close from another goroutine during a TLS upgrade
+
+	busy        atomic.Bool // an operation is in progress (see guard)
+	watchMu     sync.Mutex
+	watchDone   <-chan struct{} // the Done channel being watched
+	watchStop   func() bool
+	watchClosed bool
 	closeOnce sync.Once
 	closeErr  error
 	abortMu   sync.Mutex
@@ -198,14 +205,27 @@ func (c *Conn) deadline(ctx context.Context) (time.Time, string) {
 	return d, which
 }
 
-// guard arms the socket deadline and closes the socket when ctx ends.
-func (c *Conn) guard(ctx context.Context) (stop func() bool, which string, err error) {
+// guard arms the socket deadline and makes sure that ctx ending while
+// the operation runs closes the socket at once. The caller must defer
+// c.idle().
+//
+// The context watch is registered once per context, not per line: a
+// POP3 RETR of many lines would otherwise pay for one context.AfterFunc
+// per line. Because the watch outlives the operation, it only closes the
+// socket while an operation is in progress (busy); a caller that cancels
+// its context after a successful step (defer cancel()) leaves the
+// connection open, and the next operation with that context fails at the
+// ctx.Err() check below.
+func (c *Conn) guard(ctx context.Context) (which string, err error) {
+	c.busy.Store(true)
 	if err := ctx.Err(); err != nil {
+		c.busy.Store(false)
 		c.abort(err)
-		return nil, "", fmt.Errorf("%s: %w", c.proto, err)
+		return "", fmt.Errorf("%s: %w", c.proto, err)
 	}
 	if err := c.aborted(); err != nil {
-		return nil, "", err
+		c.busy.Store(false)
+		return "", err
 	}
 	d, which := c.deadline(ctx)
 	// The deadline is fixed for a whole step, so most lines need no
@@ -214,8 +234,34 @@ func (c *Conn) guard(ctx context.Context) (stop func() bool, which string, err e
 		_ = c.nc.SetDeadline(d)
 		c.armed = d
 	}
-	return context.AfterFunc(ctx, func() { c.abort(context.Cause(ctx)) }), which, nil
+	c.watch(ctx)
+	return which, nil
 }
+
+// watch registers, once per context, a callback that closes the socket
+// when ctx ends during an operation.
+func (c *Conn) watch(ctx context.Context) {
+	done := ctx.Done()
+	c.watchMu.Lock()
+	defer c.watchMu.Unlock()
+	if done == c.watchDone || c.watchClosed {
+		return
+	}
+	if c.watchStop != nil {
+		c.watchStop()
+	}
+	c.watchDone, c.watchStop = done, nil
+	if done != nil {
+		c.watchStop = context.AfterFunc(ctx, func() {
+			if c.busy.Load() {
+				c.abort(context.Cause(ctx))
+			}
+		})
+	}
+}
+
+// idle ends an operation started with guard.
+func (c *Conn) idle() { c.busy.Store(false) }
 
 // wrapErr turns a socket error into a specific one.
 func (c *Conn) wrapErr(ctx context.Context, err error, which, wait string) error {
@@ -286,11 +332,11 @@ func (c *Conn) WriteLines(ctx context.Context, lines ...Line) error {
 			return fmt.Errorf("%s: %w", c.proto, err)
 		}
 	}
-	stop, which, err := c.guard(ctx)
+	which, err := c.guard(ctx)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer c.idle()
 	for _, l := range lines {
 		c.bw.WriteString(l.Text)
 		c.bw.WriteString("\r\n")
@@ -321,11 +367,11 @@ func (c *Conn) WriteLines(ctx context.Context, lines ...Line) error {
 // the connection fails mid-line, what arrived is recorded as a partial
 // entry so that the transcript keeps it.
 func (c *Conn) ReadLine(ctx context.Context, wait string) ([]byte, error) {
-	stop, which, err := c.guard(ctx)
+	which, err := c.guard(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
+	defer c.idle()
 	var line []byte
 	for {
 		frag, err := c.br.ReadSlice('\n')
@@ -382,11 +428,11 @@ func (c *Conn) ReadFull(ctx context.Context, n int64, wait string) ([]byte, erro
 		c.abort(le)
 		return nil, fmt.Errorf("%s: %w", c.proto, le)
 	}
-	stop, which, err := c.guard(ctx)
+	which, err := c.guard(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
+	defer c.idle()
 	buf := make([]byte, n)
 	if got, err := io.ReadFull(c.br, buf); err != nil {
 		// Return what did arrive, so that the caller can keep it in the
@@ -519,6 +565,12 @@ func (c *Conn) aborted() error {
 // any goroutine.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
+		c.watchMu.Lock()
+		if c.watchStop != nil {
+			c.watchStop()
+		}
+		c.watchClosed = true
+		c.watchMu.Unlock()
 		c.ncMu.Lock()
 		c.closeErr = c.nc.Close()
 		c.ncMu.Unlock()

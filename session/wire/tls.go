@@ -59,6 +59,9 @@ type TLSInfo struct {
 type VerifyError struct {
 	Reason string // as TLSInfo.VerifyReason
 	Err    error
+	// Info holds the facts of the refused session (version, cipher suite,
+	// the chain as presented), so that a failed check can still show them.
+	Info *TLSInfo
 }
 
 func (e *VerifyError) Error() string {
@@ -153,6 +156,7 @@ func (o TLSOptions) clientConfig(serverName string, info *TLSInfo) (*tls.Config,
 				info.Insecure = true
 				return nil
 			}
+			err.Info = info
 			return err
 		},
 	}, nil

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -247,6 +248,9 @@ func TestImplicitTLSVerification(t *testing.T) {
 				c.Close()
 			default:
 				var ve *VerifyError
+				if errors.As(err, &ve) && (ve.Info == nil || len(ve.Info.Chain) == 0 || ve.Info.Version == "") {
+					t.Fatalf("VerifyError carries no TLS facts: %+v", ve.Info)
+				}
 				if !errors.As(err, &ve) || ve.Reason != tt.reason {
 					t.Fatalf("Dial = %v, want VerifyError %s", err, tt.reason)
 				}
@@ -378,5 +382,77 @@ func TestRecordCapPerStep(t *testing.T) {
 	c.RecordServer([]byte("+OK bye"), nil, "")
 	if got := ts.Since(ts.Len() - 1)[0]; string(got.Raw) != "+OK bye" {
 		t.Fatalf("new step's line not recorded: %q", got.Raw)
+	}
+}
+
+// TestCancelAfterStepKeepsConnection checks the contract of the context
+// watch: cancelling a step's context after the step succeeded (the usual
+// defer cancel()) must not close the connection, while cancelling it during
+// a step must.
+func TestCancelAfterStepKeepsConnection(t *testing.T) {
+	addr := serve(t, func(c net.Conn) {
+		c.Write([]byte("220 one\r\n"))
+		r := bufio.NewReader(c)
+		r.ReadString('\n')
+		c.Write([]byte("250 two\r\n"))
+		r.ReadString('\n')
+	})
+	c, err := Dial(context.Background(), addr, Options{Proto: "smtp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	if _, err := c.ReadLine(ctx1, "greeting"); err != nil {
+		t.Fatal(err)
+	}
+	cancel1()
+	time.Sleep(20 * time.Millisecond) // let the watch run if it were going to close
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	if err := c.WriteLine(ctx2, Line{Text: "NOOP"}); err != nil {
+		t.Fatalf("connection closed by a cancel after its step: %v", err)
+	}
+	if line, err := c.ReadLine(ctx2, "reply"); err != nil || string(line) != "250 two" {
+		t.Fatalf("ReadLine = %q, %v", line, err)
+	}
+	// Reusing the cancelled context fails at once.
+	if _, err := c.ReadLine(ctx1, "reply"); Classify(err) != KindCanceled {
+		t.Fatalf("ReadLine with a cancelled context = %v", err)
+	}
+}
+
+func BenchmarkReadLineSameContext(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		line := []byte("x\r\n")
+		buf := bytes.Repeat(line, 4096)
+		for {
+			if _, err := c.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	c, err := Dial(context.Background(), ln.Addr().String(), Options{Proto: "pop3"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.ReadLine(ctx, "data"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
