@@ -94,8 +94,15 @@ mx5.five.test. 300 IN A 127.0.0.6
 		mu.Unlock()
 		t.Logf("MXParallel %d: %d connections at once, %v for 5 MX with a %v banner pause (%.2f pauses)",
 			tc.parallel, got, took.Round(time.Millisecond), pause, float64(took)/float64(pause))
-		if got != tc.want {
+		switch {
+		case tc.parallel == 0 && got != tc.want:
 			t.Errorf("MXParallel %d: %d connections open at once, want %d", tc.parallel, got, tc.want)
+		case tc.parallel > 0 && took < 29*pause/10:
+			// Five hosts two at a time take three pauses. The server
+			// may still hold a finished connection for a moment when the
+			// next one arrives, so the bound is checked through the
+			// time, which a slow machine can only make longer.
+			t.Errorf("MXParallel %d: took %v, want at least three pauses (%v)", tc.parallel, took, 3*pause)
 		}
 	}
 }
