@@ -84,6 +84,7 @@ type Conn struct {
 	sentAt    time.Time
 	connected time.Time
 	armed     time.Time // the socket deadline last set
+	received  int64     // bytes read by ReadLine so far
 
 	stepLines int   // server lines recorded in this step
 	skipLines int   // server lines not recorded in this step (over MaxRecordLines)
@@ -279,6 +280,9 @@ func (c *Conn) wrapErr(ctx context.Context, err error, which, wait string) error
 			lim = 0
 		}
 		te := &TimeoutError{Which: which, Limit: lim, Step: c.step, Wait: wait}
+		if strings.Contains(wait, "greeting") && !c.Secure() && c.received == 0 {
+			te.Hint = silentGreetingHint
+		}
 		c.ts.Notef(transcript.Error, c.proto, c.step, te.Error())
 		return fmt.Errorf("%s: %w", c.proto, te)
 	}
@@ -375,6 +379,7 @@ func (c *Conn) ReadLine(ctx context.Context, wait string) ([]byte, error) {
 	var line []byte
 	for {
 		frag, err := c.br.ReadSlice('\n')
+		c.received += int64(len(frag))
 		if len(line)+len(frag) > c.limits.MaxLine {
 			// Keep the first 512 bytes for the transcript. Appending the
 			// whole fragment first would grow line past the limit (one

@@ -96,11 +96,23 @@ type TimeoutError struct {
 	Limit time.Duration // the configured limit
 	Step  string        // the step that was waiting
 	Wait  string        // what was awaited: "greeting", "reply", "handshake", "write"
+	Hint  string        // what the silence may mean, if anything is known
 }
 
 func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("%s timeout (%s) while waiting for the %s during %s", e.Which, e.Limit, e.Wait, stepName(e.Step))
+	s := fmt.Sprintf("%s timeout (%s) while waiting for the %s during %s", e.Which, e.Limit, e.Wait, stepName(e.Step))
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
 }
+
+// silentGreetingHint explains a plain-text connection that got no
+// greeting at all: the classic mistake is a plain client on a port that
+// expects TLS from the first byte (RFC 8314), where the server waits for a
+// ClientHello while the client waits for a banner.
+const silentGreetingHint = "the server said nothing: if this port expects TLS from the first byte (465, 993, 995), use --tls implicit; a tarpit or a greeting delay can also hold the banner back"
+
 
 // Timeout reports true, so that callers using net.Error-style checks see
 // a timeout.

@@ -456,3 +456,35 @@ func BenchmarkReadLineSameContext(b *testing.B) {
 		}
 	}
 }
+
+func TestSilentGreetingHint(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		send string
+		hint bool
+	}{
+		{"silent", "", true},
+		{"slow banner", "22", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := serve(t, func(c net.Conn) {
+				c.Write([]byte(tc.send))
+				time.Sleep(400 * time.Millisecond)
+			})
+			c, err := Dial(context.Background(), addr, Options{Proto: "smtp", Limits: Limits{StepTimeout: 150 * time.Millisecond}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.BeginStep("connect")
+			_, err = c.ReadLine(context.Background(), "greeting")
+			var te *TimeoutError
+			if !errors.As(err, &te) {
+				t.Fatalf("ReadLine = %v", err)
+			}
+			if got := strings.Contains(err.Error(), "--tls implicit"); got != tc.hint {
+				t.Fatalf("hint shown = %v, want %v: %v", got, tc.hint, err)
+			}
+		})
+	}
+}
