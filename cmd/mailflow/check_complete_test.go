@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,30 +11,6 @@ import (
 
 	"github.com/mailflow/mailflow/diag/mx/mxtest"
 )
-
-// runCheckIn is runCheckCmd with standard input.
-func runCheckIn(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	root := newRootCmd()
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetIn(strings.NewReader(stdin))
-	root.SetArgs(append([]string{"check"}, args...))
-	err := root.ExecuteContext(context.Background())
-	code := exitOK
-	if err != nil {
-		var ee *exitError
-		code = exitUsage
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-		if ee == nil || ee.err != nil {
-			errOut.WriteString(err.Error())
-		}
-	}
-	return code, out.String(), errOut.String()
-}
 
 func TestCheckNewUsageErrors(t *testing.T) {
 	tests := []struct {
@@ -334,7 +307,7 @@ mx.dead.test. 300 IN A 127.0.0.9
 	// with every conversation.
 	b, _ := os.ReadFile(list)
 	tr := filepath.Join(dir, "batch.md")
-	code, out, errOut = runCheckIn(t, string(b), append([]string{"--domains", "-", "--transcript", tr}, common...)...)
+	code, out, errOut = runMailflow(t, string(b), append([]string{"check", "--domains", "-", "--transcript", tr}, common...)...)
 	if tb, err := os.ReadFile(tr); err != nil || !strings.Contains(string(tb), "mailflow check of dead.test") ||
 		!strings.Contains(string(tb), "RCPT TO:<postmaster@two.test>") {
 		t.Errorf("batch transcript: %v\n%s", err, tb)

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,31 +14,6 @@ import (
 // TestMain stops the real mail servers the check tests start
 // (internal/realpeers).
 func TestMain(m *testing.M) { os.Exit(realpeers.Main(m)) }
-
-// runCheckCmd runs "mailflow check ARGS" on the command tree and returns
-// the exit status main would use, stdout, and stderr with the error.
-func runCheckCmd(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	root := newRootCmd()
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(append([]string{"check"}, args...))
-	err := root.ExecuteContext(context.Background())
-	code := exitOK
-	if err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		} else {
-			code = exitUsage
-		}
-		if ee == nil || ee.err != nil {
-			errOut.WriteString(err.Error())
-		}
-	}
-	return code, out.String(), errOut.String()
-}
 
 func closedPort(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

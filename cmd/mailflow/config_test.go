@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,31 +11,6 @@ import (
 
 	"github.com/mailflow/mailflow/internal/config"
 )
-
-// runCfgCmd runs "mailflow ARGS" on the command tree and returns the exit
-// status main would use and what was printed.
-func runCfgCmd(t *testing.T, args ...string) (int, string) {
-	t.Helper()
-	root := newRootCmd()
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	code := exitOK
-	if err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		} else {
-			code = exitUsage
-		}
-		if ee == nil || ee.err != nil {
-			errOut.WriteString(err.Error())
-		}
-	}
-	return code, out.String() + errOut.String()
-}
 
 func TestConfigCommand(t *testing.T) {
 	xdg := t.TempDir()

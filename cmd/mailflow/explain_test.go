@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
@@ -15,24 +12,7 @@ import (
 // exit status main would use and what was printed.
 func runExplainCmd(t *testing.T, stdin string, args ...string) (int, string) {
 	t.Helper()
-	root := newRootCmd()
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetIn(strings.NewReader(stdin))
-	root.SetArgs(append([]string{"explain"}, args...))
-	err := root.ExecuteContext(context.Background())
-	code := exitOK
-	if err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		} else {
-			code = exitUsage
-		}
-		errOut.WriteString(err.Error())
-	}
-	return code, out.String() + errOut.String()
+	return runOutput(t, stdin, append([]string{"explain"}, args...)...)
 }
 
 func TestExplainCommandText(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -20,23 +19,10 @@ import (
 )
 
 // runLabCmd runs "mailflow lab ARGS" and returns the exit status main
-// would use, stdout and stderr.
+// would use and stderr with the error.
 func runLabCmd(ctx context.Context, t *testing.T, stdout io.Writer, args ...string) (int, string) {
 	t.Helper()
-	root := newRootCmd()
-	var errOut bytes.Buffer
-	root.SetOut(stdout)
-	root.SetErr(&errOut)
-	root.SetArgs(append([]string{"lab"}, args...))
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK, errOut.String()
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code, errOut.String() + err.Error()
-	}
-	return exitUsage, errOut.String() + err.Error()
+	return execMailflow(ctx, t, nil, stdout, append([]string{"lab"}, args...)...)
 }
 
 func TestLabScenarioList(t *testing.T) {

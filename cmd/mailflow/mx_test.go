@@ -13,29 +13,11 @@ import (
 	"github.com/mailflow/mailflow/diag/mx/mxtest"
 )
 
-// runMxCmd runs "mailflow mx ARGS" on the command tree and returns the
-// exit status main would use and what was printed.
+// runMxCmd runs "mailflow mx ARGS" and returns the exit status main would
+// use and what was printed.
 func runMxCmd(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	root := newRootCmd()
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(append([]string{"mx"}, args...))
-	err := root.ExecuteContext(context.Background())
-	code := exitOK
-	if err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		} else {
-			code = exitUsage
-		}
-		if ee == nil || ee.err != nil {
-			errOut.WriteString(err.Error())
-		}
-	}
-	return code, out.String() + errOut.String()
+	return runOutput(t, "", append([]string{"mx"}, args...)...)
 }
 
 const cmdZone = `
