@@ -101,6 +101,21 @@ func (p *Peer) Expect(want string) string {
 	return l
 }
 
+// Rest reads what the client sends until it closes the connection or the
+// deadline passes, as it is (line endings kept), for a script that checks
+// that nothing more came. Lines read this way are not in Lines.
+func (p *Peer) Rest() string {
+	b, _ := io.ReadAll(p.r)
+	return string(b)
+}
+
+// Errorf reports a failure the script found, from the script's goroutine,
+// like testing.TB's Errorf.
+func (p *Peer) Errorf(format string, args ...any) {
+	p.tb.Helper()
+	p.tb.Errorf(format, args...)
+}
+
 // Lines returns a copy of what the client sent so far.
 func (p *Peer) Lines() []string {
 	p.mu.Lock()
@@ -189,6 +204,32 @@ func Respond(tb testing.TB, greeting string, answer func(line string) string) st
 	if err != nil {
 		tb.Fatalf("peertest: listen: %v", err)
 	}
+	Accept(tb, ln, func(c net.Conn) {
+		if _, err := io.WriteString(c, greeting); err != nil {
+			return
+		}
+		r := bufio.NewReader(c)
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, answer(strings.TrimRight(l, "\r\n"))); err != nil {
+				return
+			}
+		}
+	})
+	return ln.Addr().String()
+}
+
+// Accept serves every connection that comes to ln with handle, each in a
+// goroutine of its own, until the test ends. Then it closes ln and every
+// connection still open (so that a handler blocked on a read returns),
+// and waits for the handlers. A connection is closed when its handler
+// returns. It is the accept loop of Respond, for tests whose server is
+// more than a line-by-line answer: a scripted SMTP server serving several
+// connections or several listeners, a SOCKS proxy.
+func Accept(tb testing.TB, ln net.Listener, handle func(c net.Conn)) {
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
@@ -203,19 +244,7 @@ func Respond(tb testing.TB, greeting string, answer func(line string) string) st
 			mu.Unlock()
 			c.Close()
 		}()
-		if _, err := io.WriteString(c, greeting); err != nil {
-			return
-		}
-		r := bufio.NewReader(c)
-		for {
-			l, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if _, err := io.WriteString(c, answer(strings.TrimRight(l, "\r\n"))); err != nil {
-				return
-			}
-		}
+		handle(c)
 	}
 	wg.Add(1)
 	go func() {
@@ -247,5 +276,4 @@ func Respond(tb testing.TB, greeting string, answer func(line string) string) st
 		mu.Unlock()
 		wg.Wait()
 	})
-	return ln.Addr().String()
 }

@@ -280,3 +280,80 @@ func TestRespondCleanupWithOpenConnection(t *testing.T) {
 		t.Error("listener still accepts after the test ended")
 	}
 }
+
+// TestAccept checks that every connection gets a handler and that the
+// cleanup closes the ones still open, waits for their handlers and stops
+// the listener.
+func TestAccept(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		returned int
+		addr     string
+	)
+	t.Run("inner", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = ln.Addr().String()
+		Accept(t, ln, func(c net.Conn) {
+			defer func() { mu.Lock(); returned++; mu.Unlock() }()
+			r := bufio.NewReader(c)
+			l, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "echo "+l)
+			r.ReadString('\n') // blocks until the cleanup closes c
+		})
+		for i := range 3 {
+			c := dial(t, addr)
+			fmt.Fprintf(c, "hello %d\r\n", i)
+			if l, _ := bufio.NewReader(c).ReadString('\n'); l != fmt.Sprintf("echo hello %d\r\n", i) {
+				t.Errorf("connection %d read %q", i, l)
+			}
+		}
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if returned != 3 {
+		t.Errorf("%d handlers returned by the end of the test, want 3", returned)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("listener still accepts after the test ended")
+	}
+}
+
+func TestRest(t *testing.T) {
+	rest := make(chan string, 1)
+	addr, p := Start(t, func(p *Peer) {
+		p.Expect("DATA")
+		rest <- p.Rest()
+	})
+	c := dial(t, addr)
+	// One write: the rest is already in the peer's buffer when DATA is
+	// read, and must not be lost.
+	io.WriteString(c, "DATA\r\nleft\r\nover")
+	c.Close()
+	if got := <-rest; got != "left\r\nover" {
+		t.Errorf("Rest() = %q, want %q", got, "left\r\nover")
+	}
+	if got := p.Lines(); len(got) != 1 || got[0] != "DATA" {
+		t.Errorf("Lines() = %q, want only DATA", got)
+	}
+}
+
+func TestErrorf(t *testing.T) {
+	rec := &recorder{TB: t}
+	done := make(chan struct{})
+	addr, _ := Start(rec, func(p *Peer) {
+		defer close(done)
+		p.Errorf("bad line %d", 7)
+	})
+	dial(t, addr)
+	<-done
+	if errs := rec.errors(); len(errs) != 1 || errs[0] != "bad line 7" {
+		t.Errorf("reports %q, want [\"bad line 7\"]", errs)
+	}
+}
