@@ -41,14 +41,14 @@ type labOptions struct {
 
 // labEndpointFlags lists the address flags in the order help shows them.
 var labEndpointFlags = []struct{ name, role string }{
-	{"dns", "DNS server, UDP and TCP"},
-	{"smtp", "SMTP, the MX role (STARTTLS)"},
+	{"dns", "the name server, UDP and TCP"},
+	{"smtp", "the MX role: SMTP with STARTTLS"},
 	{"submission", "submission (STARTTLS, then AUTH)"},
 	{"smtps", "submission over implicit TLS"},
-	{"pop3", "POP3 (STLS)"},
-	{"pop3s", "POP3 over implicit TLS"},
-	{"imap", "IMAP (STARTTLS)"},
-	{"imaps", "IMAP over implicit TLS"},
+	{"pop3", "the POP3 server (STLS)"},
+	{"pop3s", "the POP3 server over implicit TLS"},
+	{"imap", "the IMAP server (STARTTLS)"},
+	{"imaps", "the IMAP server over implicit TLS"},
 }
 
 func newLabCmd() *cobra.Command {
