@@ -74,3 +74,20 @@ func TestFind(t *testing.T) {
 		}
 	}
 }
+
+func TestText(t *testing.T) {
+	got := Text(store())
+	want := "+OK ready\n\nPASS hunter2\n\n+ VXNlcm5hbWU6\nbase64 for \"opensesame\"\n-ERR no\n\n-ERR no\necho s3cr3t\n"
+	if got != want {
+		t.Errorf("Text() = %q, want %q", got, want)
+	}
+}
+
+func TestClientLines(t *testing.T) {
+	if got := ClientLines(store()); len(got) != 1 || got[0] != "PASS hunter2" {
+		t.Errorf("ClientLines() = %q, want [\"PASS hunter2\"]", got)
+	}
+	if got := ClientLines(transcript.NewStore()); got != nil {
+		t.Errorf("ClientLines(empty) = %q, want nil", got)
+	}
+}
