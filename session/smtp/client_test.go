@@ -1,113 +1,24 @@
 package smtp
 
 import (
-	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/md5"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
+
+	"github.com/mailflow/mailflow/internal/peertest"
+	"github.com/mailflow/mailflow/internal/transcripttest"
 )
-
-// peer is a scripted SMTP server for one connection, in the style of
-// go-smtp's faker: the test says what to send and what to expect.
-type peer struct {
-	t    *testing.T
-	c    net.Conn
-	r    *bufio.Reader
-	fail chan string
-}
-
-func (p *peer) send(lines ...string) {
-	for _, l := range lines {
-		if _, err := p.c.Write([]byte(l + "\r\n")); err != nil {
-			return
-		}
-	}
-}
-
-// expect reads one line and reports a mismatch when it does not start
-// with prefix.
-func (p *peer) expect(prefix string) string {
-	p.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	l, err := p.r.ReadString('\n')
-	if err != nil {
-		p.failf("peer: reading, want %q: %v", prefix, err)
-		return ""
-	}
-	if !strings.HasSuffix(l, "\r\n") {
-		p.failf("peer: line %q does not end in CRLF", l)
-	}
-	l = strings.TrimSuffix(l, "\r\n")
-	if !strings.HasPrefix(l, prefix) {
-		p.failf("peer: got %q, want prefix %q", l, prefix)
-	}
-	return l
-}
-
-func (p *peer) failf(format string, args ...any) {
-	select {
-	case p.fail <- fmt.Sprintf(format, args...):
-	default:
-	}
-}
-
-// upgrade runs the server side of a TLS handshake.
-func (p *peer) upgrade(cfg *tls.Config) {
-	tc := tls.Server(p.c, cfg)
-	if err := tc.Handshake(); err != nil {
-		return
-	}
-	p.c = tc
-	p.r = bufio.NewReader(tc)
-}
-
-// serve runs script on the first connection to a loopback listener.
-func serve(t *testing.T, script func(p *peer)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("net.Listen() = %v", err)
-	}
-	fail := make(chan string, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		p := &peer{t: t, c: c, r: bufio.NewReader(c), fail: fail}
-		script(p)
-		p.c.Close()
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		select {
-		case msg := <-fail:
-			t.Error(msg)
-		default:
-		}
-	})
-	return ln.Addr().String()
-}
 
 func dial(t *testing.T, addr string, opts Options) (*Client, *transcript.Store) {
 	t.Helper()
@@ -124,40 +35,16 @@ func dial(t *testing.T, addr string, opts Options) (*Client, *transcript.Store) 
 	return c, ts
 }
 
-// clientLines returns the recorded client lines.
-func clientLines(ts *transcript.Store) []string {
-	var out []string
-	for _, e := range ts.Entries() {
-		if e.Dir == transcript.Client {
-			out = append(out, string(e.Raw))
-		}
-	}
-	return out
-}
-
-// everything returns all recorded text: lines, annotations, reply lines.
-func everything(ts *transcript.Store) string {
-	var b strings.Builder
-	for _, e := range ts.Entries() {
-		b.Write(e.Raw)
-		b.WriteString("\n" + e.Annotation + "\n")
-		if e.Reply != nil {
-			b.WriteString(strings.Join(e.Reply.Lines, "\n") + "\n")
-		}
-	}
-	return b.String()
-}
-
 var ctx = context.Background()
 
 func TestGreetingRefused(t *testing.T) {
 	for _, code := range []string{"554", "521"} {
 		t.Run(code, func(t *testing.T) {
 			quit := make(chan bool, 1)
-			addr := serve(t, func(p *peer) {
-				p.send(code + " 5.3.2 no service for you")
-				quit <- strings.HasPrefix(p.expect("QUIT"), "QUIT")
-				p.send("221 bye")
+			addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+				p.Send(code + " 5.3.2 no service for you")
+				quit <- strings.HasPrefix(p.Expect("QUIT"), "QUIT")
+				p.Send("221 bye")
 			})
 			_, err := Dial(ctx, addr, Options{Limits: wire.Limits{StepTimeout: 3 * time.Second}})
 			var se *Error
@@ -180,14 +67,14 @@ func atoi(s string) int {
 }
 
 func TestGreetingDelayMeasured(t *testing.T) {
-	addr := serve(t, func(p *peer) {
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
 		// The pause starts at Accept, which may come a little before the
 		// client's connect returns and its clock starts: pause a bit
 		// longer than the 150 ms asserted below.
 		time.Sleep(170 * time.Millisecond)
-		p.send("220 slow.example ESMTP")
-		p.expect("QUIT")
-		p.send("221 bye")
+		p.Send("220 slow.example ESMTP")
+		p.Expect("QUIT")
+		p.Send("221 bye")
 	})
 	c, _ := dial(t, addr, Options{})
 	if d := c.Greeting().RTT; d < 150*time.Millisecond {
@@ -214,13 +101,13 @@ func TestHelloFallsBackToHELO(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := serve(t, func(p *peer) {
-				p.send(tt.greeting)
-				p.expect("EHLO client.test")
-				p.send(tt.ehlo)
+			addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+				p.Send(tt.greeting)
+				p.Expect("EHLO client.test")
+				p.Send(tt.ehlo)
 				if tt.fallback {
-					p.expect("HELO client.test")
-					p.send("250 old.example")
+					p.Expect("HELO client.test")
+					p.Send("250 old.example")
 				}
 			})
 			c, ts := dial(t, addr, Options{})
@@ -229,7 +116,7 @@ func TestHelloFallsBackToHELO(t *testing.T) {
 				if err != nil || r.Code != 250 || c.ESMTP() || c.Caps().Has("PIPELINING") {
 					t.Fatalf("Hello() = %v, %v; esmtp %v", r, err, c.ESMTP())
 				}
-				if got := clientLines(ts); len(got) != 2 || got[1] != "HELO client.test" {
+				if got := transcripttest.ClientLines(ts); len(got) != 2 || got[1] != "HELO client.test" {
 					t.Fatalf("client lines = %q", got)
 				}
 				return
@@ -246,11 +133,12 @@ func TestHelloFallsBackToHELO(t *testing.T) {
 }
 
 func TestHelloRefusesBadName(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		if l, err := p.r.ReadString('\n'); err == nil {
-			p.failf("server received %q", l)
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Conn().SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		p.Read()
+		if got := p.Lines(); len(got) != 0 {
+			p.Errorf("server received %q", got)
 		}
 	})
 	c, _ := dial(t, addr, Options{})
@@ -278,12 +166,12 @@ func ehloLines(exts ...string) []string {
 }
 
 func TestRecipientInjectionRefused(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("EHLO")
-		p.send(ehloLines("PIPELINING", "DSN")...)
-		p.expect("QUIT")
-		p.send("221 bye")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("EHLO *")
+		p.Send(ehloLines("PIPELINING", "DSN")...)
+		p.Expect("QUIT")
+		p.Send("221 bye")
 	})
 	c, ts := dial(t, addr, Options{})
 	if _, err := c.Hello(ctx, "client.test"); err != nil {
@@ -313,7 +201,7 @@ func TestRecipientInjectionRefused(t *testing.T) {
 			t.Errorf("case %d: error = %v, want input error containing %q", i, err, tt.want)
 		}
 	}
-	if got := clientLines(ts); len(got) != 1 {
+	if got := transcripttest.ClientLines(ts); len(got) != 1 {
 		t.Fatalf("client sent %q although every command was refused", got)
 	}
 	if _, err := c.Quit(ctx); err != nil {
@@ -322,12 +210,12 @@ func TestRecipientInjectionRefused(t *testing.T) {
 }
 
 func TestSMTPUTF8RefusedWhenNotOffered(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("EHLO")
-		p.send(ehloLines("8BITMIME")...)
-		p.expect("MAIL FROM:<a@xn--bcher-kva.test>")
-		p.send("250 ok")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("EHLO *")
+		p.Send(ehloLines("8BITMIME")...)
+		p.Expect("MAIL FROM:<a@xn--bcher-kva.test>")
+		p.Send("250 ok")
 	})
 	c, ts := dial(t, addr, Options{})
 	c.Hello(ctx, "client.test")
@@ -340,25 +228,21 @@ func TestSMTPUTF8RefusedWhenNotOffered(t *testing.T) {
 	if _, err := c.Mail(ctx, "a@bücher.test", nil); err != nil {
 		t.Fatal(err)
 	}
-	all := everything(ts)
+	all := transcripttest.Text(ts)
 	if !strings.Contains(all, "bücher.test") || !strings.Contains(all, "xn--bcher-kva.test") {
 		t.Fatalf("transcript does not note both forms of the IDN domain:\n%s", all)
 	}
 }
 
 func TestDSNParameters(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("EHLO")
-		p.send(ehloLines("DSN", "SIZE 1000")...)
-		if l := p.expect("MAIL"); l != "MAIL FROM:<a@b.test> SIZE=10 RET=HDRS ENVID=id+2B1" {
-			p.failf("MAIL line = %q", l)
-		}
-		p.send("250 ok")
-		if l := p.expect("RCPT"); l != "RCPT TO:<kate@b.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;kate+2Bx@b.test" {
-			p.failf("RCPT line = %q", l)
-		}
-		p.send("250 ok")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("EHLO *")
+		p.Send(ehloLines("DSN", "SIZE 1000")...)
+		p.Expect("MAIL FROM:<a@b.test> SIZE=10 RET=HDRS ENVID=id+2B1")
+		p.Send("250 ok")
+		p.Expect("RCPT TO:<kate@b.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;kate+2Bx@b.test")
+		p.Send("250 ok")
 	})
 	c, _ := dial(t, addr, Options{})
 	c.Hello(ctx, "client.test")
@@ -371,10 +255,10 @@ func TestDSNParameters(t *testing.T) {
 }
 
 func TestNotifyWithoutDSNRefused(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("EHLO")
-		p.send(ehloLines("SIZE")...)
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("EHLO *")
+		p.Send(ehloLines("SIZE")...)
 	})
 	c, _ := dial(t, addr, Options{})
 	c.Hello(ctx, "client.test")
@@ -387,23 +271,22 @@ func TestNotifyWithoutDSNRefused(t *testing.T) {
 
 func TestDataDotStuffingAndCRLF(t *testing.T) {
 	got := make(chan string, 1)
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("DATA")
-		p.send("354 go ahead")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("DATA")
+		p.Send("354 go ahead")
+		// Read reports a line that does not end in CRLF; the bound ends
+		// the loop when the client goes away before the final dot.
 		var b strings.Builder
-		for {
-			l, err := p.r.ReadString('\n')
-			if err != nil {
-				break
-			}
-			b.WriteString(l)
-			if l == ".\r\n" {
+		for range 100 {
+			l := p.Read()
+			b.WriteString(l + "\r\n")
+			if l == "." {
 				break
 			}
 		}
 		got <- b.String()
-		p.send("250 2.0.0 queued as ABC")
+		p.Send("250 2.0.0 queued as ABC")
 	})
 	c, _ := dial(t, addr, Options{})
 	msg := "Subject: dots\n\n.leading dot\n..two dots\nmiddle . dot\r\n.\nlast line without newline"
@@ -451,21 +334,20 @@ func TestDataLines(t *testing.T) {
 
 // txServer answers a transaction. With pipelining it checks that MAIL,
 // the RCPTs and DATA arrived in one read.
-func txServer(pipelining bool, rcptReplies ...string) func(p *peer) {
-	return func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("EHLO")
+func txServer(pipelining bool, rcptReplies ...string) func(p *peertest.Peer) {
+	return func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("EHLO *")
 		if pipelining {
-			p.send(ehloLines("PIPELINING", "SIZE 100000")...)
+			p.Send(ehloLines("PIPELINING", "SIZE 100000")...)
 		} else {
-			p.send(ehloLines("SIZE 100000")...)
+			p.Send(ehloLines("SIZE 100000")...)
 		}
 		if pipelining {
 			// Everything up to DATA must already be there: the client
 			// sent it in one write without waiting for replies.
 			buf := make([]byte, 4096)
-			p.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, _ := p.c.Read(buf)
+			n, _ := p.Conn().Read(buf)
 			got := string(buf[:n])
 			want := "MAIL FROM:<a@b.test>\r\n"
 			for i := range rcptReplies {
@@ -473,26 +355,28 @@ func txServer(pipelining bool, rcptReplies ...string) func(p *peer) {
 			}
 			want += "DATA\r\n"
 			if got != want {
-				p.failf("pipelined batch = %q, want %q", got, want)
+				p.Errorf("pipelined batch = %q, want %q", got, want)
 			}
-			p.send("250 2.1.0 ok")
-			p.send(rcptReplies...)
-			p.send("354 go")
+			p.Send("250 2.1.0 ok")
+			p.Send(rcptReplies...)
+			p.Send("354 go")
 		} else {
-			p.expect("MAIL")
-			p.send("250 ok")
-			for _, r := range rcptReplies {
-				p.expect("RCPT")
-				p.send(r)
+			p.Expect("MAIL FROM:<a@b.test>")
+			p.Send("250 ok")
+			for i, r := range rcptReplies {
+				p.Expect("RCPT TO:<r" + string(rune('0'+i)) + "@b.test>")
+				p.Send(r)
 			}
-			p.expect("DATA")
-			p.send("354 go")
+			p.Expect("DATA")
+			p.Send("354 go")
 		}
-		for p.expect("") != "." {
+		// The message of TestTransactionRoundTrips.
+		for _, l := range []string{"Subject: x", "", "hi", "."} {
+			p.Expect(l)
 		}
-		p.send("250 queued")
-		p.expect("QUIT")
-		p.send("221 bye")
+		p.Send("250 queued")
+		p.Expect("QUIT")
+		p.Send("221 bye")
 	}
 }
 
@@ -500,7 +384,7 @@ func TestTransactionRoundTrips(t *testing.T) {
 	for _, pipelining := range []bool{true, false} {
 		name := map[bool]string{true: "pipelining", false: "sequential"}[pipelining]
 		t.Run(name, func(t *testing.T) {
-			addr := serve(t, txServer(pipelining, "250 ok", "550 5.1.1 no such user", "250 ok"))
+			addr, _ := peertest.Start(t, txServer(pipelining, "250 ok", "550 5.1.1 no such user", "250 ok"))
 			c, _ := dial(t, addr, Options{})
 			if _, err := c.Hello(ctx, "client.test"); err != nil {
 				t.Fatal(err)
@@ -532,16 +416,16 @@ func TestTransactionRoundTrips(t *testing.T) {
 }
 
 func TestProbeEndsWithRSET(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("EHLO")
-		p.send(ehloLines("SIZE")...)
-		p.expect("MAIL")
-		p.send("250 ok")
-		p.expect("RCPT TO:<kate@b.test>")
-		p.send("250 ok")
-		p.expect("RSET")
-		p.send("250 flushed")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("EHLO *")
+		p.Send(ehloLines("SIZE")...)
+		p.Expect("MAIL FROM:<>")
+		p.Send("250 ok")
+		p.Expect("RCPT TO:<kate@b.test>")
+		p.Send("250 ok")
+		p.Expect("RSET")
+		p.Send("250 flushed")
 	})
 	c, ts := dial(t, addr, Options{})
 	c.Hello(ctx, "")
@@ -549,21 +433,21 @@ func TestProbeEndsWithRSET(t *testing.T) {
 	if err != nil || res.Rset.Code != 250 || res.Accepted != 1 {
 		t.Fatalf("probe = %+v, %v", res, err)
 	}
-	for _, l := range clientLines(ts) {
+	for _, l := range transcripttest.ClientLines(ts) {
 		if l == "DATA" {
 			t.Fatal("a probe sent DATA")
 		}
 	}
-	if got := clientLines(ts)[1]; got != "MAIL FROM:<>" {
+	if got := transcripttest.ClientLines(ts)[1]; got != "MAIL FROM:<>" {
 		t.Fatalf("null reverse-path sent as %q", got)
 	}
 }
 
 func TestTemporaryRcpt(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("RCPT")
-		p.send("450 4.2.0 <kate@b.test>: Recipient address rejected: greylisted")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("RCPT TO:<kate@b.test>")
+		p.Send("450 4.2.0 <kate@b.test>: Recipient address rejected: greylisted")
 	})
 	c, _ := dial(t, addr, Options{})
 	_, err := c.Rcpt(ctx, "kate@b.test", nil)
@@ -577,11 +461,11 @@ func TestTemporaryRcpt(t *testing.T) {
 }
 
 func TestEndlessContinuationHitsMaxReply(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("EHLO")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("EHLO *")
 		for i := 0; i < 100000; i++ {
-			if _, err := p.c.Write([]byte("250-PADDING PADDING PADDING PADDING\r\n")); err != nil {
+			if err := p.Write("250-PADDING PADDING PADDING PADDING\r\n"); err != nil {
 				return
 			}
 		}
@@ -604,10 +488,10 @@ func TestEndlessContinuationHitsMaxReply(t *testing.T) {
 }
 
 func TestMismatchedCodesIsProtocolError(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("NOOP")
-		p.send("250-one", "251 two")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("NOOP")
+		p.Send("250-one", "251 two")
 	})
 	c, _ := dial(t, addr, Options{})
 	_, err := c.Noop(ctx)
@@ -616,34 +500,8 @@ func TestMismatchedCodesIsProtocolError(t *testing.T) {
 	}
 }
 
-// testCA returns a pool trusting a new CA and a server certificate for
-// "mx.test" and 127.0.0.1 signed by it.
-func testCA(t *testing.T) (*x509.CertPool, tls.Certificate) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "smtp test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTpl, caTpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "mx.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"mx.test"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return pool, tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
 func TestStartTLS(t *testing.T) {
-	pool, cert := testCA(t)
+	cert, pool := peertest.ServerCert(t, "mx.test")
 	tests := []struct {
 		name   string
 		sni    string
@@ -656,18 +514,21 @@ func TestStartTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := serve(t, func(p *peer) {
-				p.send("220 x ESMTP")
-				p.expect("EHLO")
-				p.send(ehloLines("PIPELINING", "STARTTLS")...)
-				p.expect("STARTTLS")
-				p.send("220 2.0.0 ready")
-				p.upgrade(&tls.Config{Certificates: []tls.Certificate{cert}})
+			addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+				p.Send("220 x ESMTP")
+				p.Expect("EHLO *")
+				p.Send(ehloLines("PIPELINING", "STARTTLS")...)
+				p.Expect("STARTTLS")
+				p.Send("220 2.0.0 ready")
 				if tt.reason != "" {
+					// The client refuses the certificate: the handshake
+					// fails on this side too, as it should.
+					tls.Server(p.Conn(), &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
 					return
 				}
-				p.expect("EHLO client.test")
-				p.send(ehloLines("PIPELINING", "AUTH PLAIN LOGIN")...)
+				p.StartTLS(cert)
+				p.Expect("EHLO client.test")
+				p.Send(ehloLines("PIPELINING", "AUTH PLAIN LOGIN")...)
 			})
 			c, ts := dial(t, addr, Options{TLSOptions: wire.TLSOptions{ServerName: tt.sni, RootCAs: tt.roots}})
 			c.Hello(ctx, "client.test")
@@ -698,10 +559,10 @@ func TestStartTLS(t *testing.T) {
 }
 
 func TestStartTLSNotOffered(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("EHLO")
-		p.send(ehloLines("PIPELINING")...)
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("EHLO *")
+		p.Send(ehloLines("PIPELINING")...)
 	})
 	c, ts := dial(t, addr, Options{})
 	c.Hello(ctx, "client.test")
@@ -710,18 +571,18 @@ func TestStartTLSNotOffered(t *testing.T) {
 	if !errors.As(err, &ne) || ne.Extension != "STARTTLS" || !strings.Contains(err.Error(), "PIPELINING") {
 		t.Fatalf("StartTLS() = %v", err)
 	}
-	if got := clientLines(ts); len(got) != 1 {
+	if got := transcripttest.ClientLines(ts); len(got) != 1 {
 		t.Fatalf("sent %q", got)
 	}
 }
 
 func TestStartTLSRefusesInjectedBytes(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("EHLO")
-		p.send(ehloLines("STARTTLS")...)
-		p.expect("STARTTLS")
-		p.c.Write([]byte("220 ready\r\n250 injected\r\n"))
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("EHLO *")
+		p.Send(ehloLines("STARTTLS")...)
+		p.Expect("STARTTLS")
+		p.Write("220 ready\r\n250 injected\r\n")
 		time.Sleep(200 * time.Millisecond)
 	})
 	c, _ := dial(t, addr, Options{})
@@ -752,51 +613,47 @@ func TestAuthRedaction(t *testing.T) {
 	challenge := "<1896.697170952@postoffice.example.net>"
 	tests := []struct {
 		mech   string
-		script func(p *peer)
+		script func(p *peertest.Peer)
 		lines  []string // recorded client lines after EHLO
 		notes  []string // annotations that must appear
 	}{
-		{MechPlain, func(p *peer) {
-			l := p.expect("AUTH PLAIN ")
+		{MechPlain, func(p *peertest.Peer) {
+			l := p.Expect("AUTH PLAIN *")
 			b, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(l, "AUTH PLAIN "))
 			if string(b) != "\x00"+user+"\x00"+pass {
-				p.failf("PLAIN payload = %q", b)
+				p.Errorf("PLAIN payload = %q", b)
 			}
-			p.send("235 2.7.0 Authentication successful")
+			p.Send("235 2.7.0 Authentication successful")
 		}, []string{"AUTH PLAIN <redacted>"}, []string{`user "kate"`}},
-		{MechLogin, func(p *peer) {
-			p.expect("AUTH LOGIN")
-			p.send("334 VXNlcm5hbWU6")
-			if l := p.expect(""); l != base64.StdEncoding.EncodeToString([]byte(user)) {
-				p.failf("LOGIN user line = %q", l)
-			}
-			p.send("334 UGFzc3dvcmQ6")
-			if l := p.expect(""); l != base64.StdEncoding.EncodeToString([]byte(pass)) {
-				p.failf("LOGIN password line = %q", l)
-			}
-			p.send("235 2.7.0 ok")
+		{MechLogin, func(p *peertest.Peer) {
+			p.Expect("AUTH LOGIN")
+			p.Send("334 VXNlcm5hbWU6")
+			p.Expect(base64.StdEncoding.EncodeToString([]byte(user)))
+			p.Send("334 UGFzc3dvcmQ6")
+			p.Expect(base64.StdEncoding.EncodeToString([]byte(pass)))
+			p.Send("235 2.7.0 ok")
 		}, []string{"AUTH LOGIN", base64.StdEncoding.EncodeToString([]byte(user)), "<redacted>"}, []string{"decoded: Username:", "decoded: Password:", `user name "kate"`}},
-		{MechCRAMMD5, func(p *peer) {
-			p.expect("AUTH CRAM-MD5")
-			p.send("334 " + base64.StdEncoding.EncodeToString([]byte(challenge)))
-			l := p.expect("")
+		{MechCRAMMD5, func(p *peertest.Peer) {
+			p.Expect("AUTH CRAM-MD5")
+			p.Send("334 " + base64.StdEncoding.EncodeToString([]byte(challenge)))
+			l := p.Read()
 			b, _ := base64.StdEncoding.DecodeString(l)
 			m := hmac.New(md5.New, []byte(pass))
 			m.Write([]byte(challenge))
 			if string(b) != user+" "+hex.EncodeToString(m.Sum(nil)) {
-				p.failf("CRAM-MD5 response = %q", b)
+				p.Errorf("CRAM-MD5 response = %q", b)
 			}
-			p.send("235 2.7.0 ok")
+			p.Send("235 2.7.0 ok")
 		}, []string{"AUTH CRAM-MD5", "<redacted digest>"}, []string{"decoded: " + challenge, `CRAM-MD5 response of user "kate"`}},
 	}
 	for _, tt := range tests {
 		for _, pw := range []string{"s3cret-Pässword", "pw1"} {
 			t.Run(tt.mech+"/"+pw, func(t *testing.T) {
 				pass = pw
-				addr := serve(t, func(p *peer) {
-					p.send("220 x ESMTP")
-					p.expect("EHLO")
-					p.send(ehloLines("AUTH PLAIN LOGIN CRAM-MD5")...)
+				addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+					p.Send("220 x ESMTP")
+					p.Expect("EHLO *")
+					p.Send(ehloLines("AUTH PLAIN LOGIN CRAM-MD5")...)
 					tt.script(p)
 				})
 				c, ts := dial(t, addr, Options{})
@@ -805,16 +662,12 @@ func TestAuthRedaction(t *testing.T) {
 				if err != nil || r.Code != 235 {
 					t.Fatalf("Auth() = %v, %v", r, err)
 				}
-				got := clientLines(ts)[1:]
+				got := transcripttest.ClientLines(ts)[1:]
 				if strings.Join(got, "|") != strings.Join(tt.lines, "|") {
 					t.Fatalf("recorded client lines = %q, want %q", got, tt.lines)
 				}
-				all := everything(ts)
-				for _, s := range secretForms() {
-					if strings.Contains(all, s) {
-						t.Fatalf("transcript contains the secret %q:\n%s", s, all)
-					}
-				}
+				transcripttest.NoSecrets(t, ts, secretForms()...)
+				all := transcripttest.Text(ts)
 				for _, n := range tt.notes {
 					if !strings.Contains(all, n) {
 						t.Errorf("transcript lacks annotation %q:\n%s", n, all)
@@ -831,16 +684,16 @@ func TestAuthRedaction(t *testing.T) {
 
 func TestAuthRawModeRedaction(t *testing.T) {
 	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("AUTH PLAIN")
-		p.send("535 5.7.8 Error: authentication failed")
-		p.expect("AUTH LOGIN")
-		p.send("334 VXNlcm5hbWU6")
-		p.expect("")
-		p.send("334 UGFzc3dvcmQ6")
-		p.expect("")
-		p.send("235 ok")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("AUTH PLAIN *")
+		p.Send("535 5.7.8 Error: authentication failed")
+		p.Expect("AUTH LOGIN")
+		p.Send("334 VXNlcm5hbWU6")
+		p.Expect(base64.StdEncoding.EncodeToString([]byte(user)))
+		p.Send("334 UGFzc3dvcmQ6")
+		p.Expect(base64.StdEncoding.EncodeToString([]byte(pass)))
+		p.Send("235 ok")
 	})
 	c, ts := dial(t, addr, Options{})
 	for _, l := range []string{"AUTH PLAIN " + plain, "AUTH LOGIN", base64.StdEncoding.EncodeToString([]byte(user)), base64.StdEncoding.EncodeToString([]byte(pass))} {
@@ -849,31 +702,26 @@ func TestAuthRawModeRedaction(t *testing.T) {
 		}
 	}
 	want := []string{"AUTH PLAIN <redacted>", "AUTH LOGIN", base64.StdEncoding.EncodeToString([]byte(user)), "<redacted>"}
-	if got := clientLines(ts); strings.Join(got, "|") != strings.Join(want, "|") {
+	if got := transcripttest.ClientLines(ts); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("raw AUTH recorded as %q, want %q", got, want)
 	}
-	all := everything(ts)
-	for _, s := range secretForms() {
-		if strings.Contains(all, s) {
-			t.Fatalf("transcript contains %q", s)
-		}
-	}
+	transcripttest.NoSecrets(t, ts, secretForms()...)
 }
 
 func TestRawModeDataAndStates(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("ehlo me.test")
-		p.send(ehloLines("PIPELINING", "SIZE 10")...)
-		p.expect("DATA")
-		p.send("354 end with .")
-		p.expect("Subject: hi")
-		p.expect("")
-		p.expect("..dot")
-		p.expect(".")
-		p.send("250 queued")
-		p.expect("QUIT")
-		p.send("221 bye")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("ehlo me.test")
+		p.Send(ehloLines("PIPELINING", "SIZE 10")...)
+		p.Expect("DATA")
+		p.Send("354 end with .")
+		p.Expect("Subject: hi")
+		p.Expect("")
+		p.Expect("..dot")
+		p.Expect(".")
+		p.Send("250 queued")
+		p.Expect("QUIT")
+		p.Send("221 bye")
 	})
 	c, _ := dial(t, addr, Options{})
 	for _, tt := range []struct {
@@ -891,9 +739,9 @@ func TestRawModeDataAndStates(t *testing.T) {
 }
 
 func TestCancelEndsWait(t *testing.T) {
-	addr := serve(t, func(p *peer) {
-		p.send("220 x ESMTP")
-		p.expect("NOOP")
+	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+		p.Send("220 x ESMTP")
+		p.Expect("NOOP")
 		time.Sleep(2 * time.Second)
 	})
 	c, _ := dial(t, addr, Options{})

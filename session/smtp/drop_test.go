@@ -1,10 +1,11 @@
 package smtp
 
 import (
-	"io"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/mailflow/mailflow/internal/peertest"
+	"github.com/mailflow/mailflow/internal/transcripttest"
 )
 
 // TestDropAfterData checks what goes on the wire for Tx.DropAfterData:
@@ -16,30 +17,28 @@ func TestDropAfterData(t *testing.T) {
 		name := map[bool]string{true: "pipelining", false: "sequential"}[pipelining]
 		t.Run(name, func(t *testing.T) {
 			after := make(chan string, 1)
-			addr := serve(t, func(p *peer) {
-				p.send("220 x ESMTP")
-				p.expect("EHLO")
+			addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+				p.Send("220 x ESMTP")
+				p.Expect("EHLO *")
 				if pipelining {
-					p.send(ehloLines("PIPELINING", "SIZE 100000")...)
+					p.Send(ehloLines("PIPELINING", "SIZE 100000")...)
 				} else {
-					p.send(ehloLines("SIZE 100000")...)
+					p.Send(ehloLines("SIZE 100000")...)
 				}
-				p.expect("MAIL FROM:<a@b.test>")
+				p.Expect("MAIL FROM:<a@b.test>")
 				if !pipelining {
-					p.send("250 ok")
+					p.Send("250 ok")
 				}
-				p.expect("RCPT TO:<r@b.test>")
+				p.Expect("RCPT TO:<r@b.test>")
 				if !pipelining {
-					p.send("250 ok")
+					p.Send("250 ok")
 				}
-				p.expect("DATA")
+				p.Expect("DATA")
 				if pipelining {
-					p.send("250 ok", "250 ok")
+					p.Send("250 ok", "250 ok")
 				}
-				p.send("354 go ahead")
-				p.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-				rest, _ := io.ReadAll(p.r)
-				after <- string(rest)
+				p.Send("354 go ahead")
+				after <- p.Rest()
 			})
 			c, ts := dial(t, addr, Options{})
 			if _, err := c.Hello(ctx, "client.test"); err != nil {
@@ -52,13 +51,13 @@ func TestDropAfterData(t *testing.T) {
 			if got := <-after; got != "" {
 				t.Fatalf("client sent %q after 354, want nothing (connection closed)", got)
 			}
-			if !strings.Contains(everything(ts), "without sending the message") {
-				t.Fatalf("transcript does not say why the connection was closed:\n%s", everything(ts))
+			if !strings.Contains(transcripttest.Text(ts), "without sending the message") {
+				t.Fatalf("transcript does not say why the connection was closed:\n%s", transcripttest.Text(ts))
 			}
 		})
 	}
 	t.Run("with data refused", func(t *testing.T) {
-		addr := serve(t, func(p *peer) { p.send("220 x ESMTP"); _, _ = io.ReadAll(p.r) })
+		addr, _ := peertest.Start(t, func(p *peertest.Peer) { p.Send("220 x ESMTP"); p.Rest() })
 		c, _ := dial(t, addr, Options{})
 		defer c.Close()
 		if _, err := c.Transaction(ctx, Tx{From: "a@b.test", To: []string{"r@b.test"}, Data: []byte("x"), DropAfterData: true}); err == nil {

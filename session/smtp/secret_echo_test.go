@@ -7,6 +7,9 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/mailflow/mailflow/internal/peertest"
+	"github.com/mailflow/mailflow/internal/transcripttest"
 )
 
 // TestAuthEchoScrubbed logs in, typed and in raw mode, against a server
@@ -40,27 +43,27 @@ func TestAuthEchoScrubbed(t *testing.T) {
 		return strings.ReplaceAll(string(b), "\x00", " ")
 	}
 	// echo answers the last SASL response with a 235 that repeats it.
-	echo := func(p *peer, l string) { p.send("235 2.7.0 welcome " + dec(l) + " / " + l) }
-	plain := func(p *peer) {
-		l := p.expect("AUTH PLAIN ")
+	echo := func(p *peertest.Peer, l string) { p.Send("235 2.7.0 welcome " + dec(l) + " / " + l) }
+	plain := func(p *peertest.Peer) {
+		l := p.Expect("AUTH PLAIN *")
 		echo(p, strings.TrimPrefix(l, "AUTH PLAIN "))
 	}
-	login := func(p *peer) {
-		p.expect("AUTH LOGIN")
-		p.send("334 VXNlcm5hbWU6")
-		p.expect("")
-		p.send("334 UGFzc3dvcmQ6")
-		echo(p, p.expect(""))
+	login := func(p *peertest.Peer) {
+		p.Expect("AUTH LOGIN")
+		p.Send("334 VXNlcm5hbWU6")
+		p.Expect(b64(user))
+		p.Send("334 UGFzc3dvcmQ6")
+		echo(p, p.Expect(b64(pw)))
 	}
-	cram := func(p *peer) {
-		p.expect("AUTH CRAM-MD5")
-		p.send("334 " + b64(challenge))
-		l := p.expect("")
-		p.send("235 2.7.0 welcome " + dec(l) + " / " + l + " / " + b64(digest))
+	cram := func(p *peertest.Peer) {
+		p.Expect("AUTH CRAM-MD5")
+		p.Send("334 " + b64(challenge))
+		l := p.Expect(b64(user + " " + digest))
+		p.Send("235 2.7.0 welcome " + dec(l) + " / " + l + " / " + b64(digest))
 	}
 	tests := []struct {
 		name   string
-		script func(p *peer)
+		script func(p *peertest.Peer)
 		raw    []string // lines typed in raw mode; nil means typed Auth
 		mech   string
 	}{
@@ -73,10 +76,10 @@ func TestAuthEchoScrubbed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := serve(t, func(p *peer) {
-				p.send("220 x ESMTP")
-				p.expect("EHLO")
-				p.send(ehloLines("AUTH PLAIN LOGIN CRAM-MD5")...)
+			addr, _ := peertest.Start(t, func(p *peertest.Peer) {
+				p.Send("220 x ESMTP")
+				p.Expect("EHLO *")
+				p.Send(ehloLines("AUTH PLAIN LOGIN CRAM-MD5")...)
 				tt.script(p)
 			})
 			c, ts := dial(t, addr, Options{})
@@ -97,7 +100,7 @@ func TestAuthEchoScrubbed(t *testing.T) {
 			if err != nil || r.Code != 235 {
 				t.Fatalf("auth = %v, %v", r, err)
 			}
-			all := everything(ts)
+			all := transcripttest.Text(ts)
 			if !strings.Contains(all, "welcome") {
 				t.Fatalf("the echo was not recorded:\n%s", all)
 			}
