@@ -165,11 +165,17 @@ func ehloLines(exts ...string) []string {
 	return out
 }
 
+// greetEHLO plays the opening most scripts share: a greeting, then an
+// EHLO reply offering exts.
+func greetEHLO(p *peertest.Peer, exts ...string) {
+	p.Send("220 x ESMTP")
+	p.Expect("EHLO *")
+	p.Send(ehloLines(exts...)...)
+}
+
 func TestRecipientInjectionRefused(t *testing.T) {
 	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
-		p.Send("220 x ESMTP")
-		p.Expect("EHLO *")
-		p.Send(ehloLines("PIPELINING", "DSN")...)
+		greetEHLO(p, "PIPELINING", "DSN")
 		p.Expect("QUIT")
 		p.Send("221 bye")
 	})
@@ -211,9 +217,7 @@ func TestRecipientInjectionRefused(t *testing.T) {
 
 func TestSMTPUTF8RefusedWhenNotOffered(t *testing.T) {
 	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
-		p.Send("220 x ESMTP")
-		p.Expect("EHLO *")
-		p.Send(ehloLines("8BITMIME")...)
+		greetEHLO(p, "8BITMIME")
 		p.Expect("MAIL FROM:<a@xn--bcher-kva.test>")
 		p.Send("250 ok")
 	})
@@ -236,9 +240,7 @@ func TestSMTPUTF8RefusedWhenNotOffered(t *testing.T) {
 
 func TestDSNParameters(t *testing.T) {
 	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
-		p.Send("220 x ESMTP")
-		p.Expect("EHLO *")
-		p.Send(ehloLines("DSN", "SIZE 1000")...)
+		greetEHLO(p, "DSN", "SIZE 1000")
 		p.Expect("MAIL FROM:<a@b.test> SIZE=10 RET=HDRS ENVID=id+2B1")
 		p.Send("250 ok")
 		p.Expect("RCPT TO:<kate@b.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;kate+2Bx@b.test")
@@ -256,9 +258,7 @@ func TestDSNParameters(t *testing.T) {
 
 func TestNotifyWithoutDSNRefused(t *testing.T) {
 	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
-		p.Send("220 x ESMTP")
-		p.Expect("EHLO *")
-		p.Send(ehloLines("SIZE")...)
+		greetEHLO(p, "SIZE")
 	})
 	c, _ := dial(t, addr, Options{})
 	c.Hello(ctx, "client.test")
@@ -417,9 +417,7 @@ func TestTransactionRoundTrips(t *testing.T) {
 
 func TestProbeEndsWithRSET(t *testing.T) {
 	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
-		p.Send("220 x ESMTP")
-		p.Expect("EHLO *")
-		p.Send(ehloLines("SIZE")...)
+		greetEHLO(p, "SIZE")
 		p.Expect("MAIL FROM:<>")
 		p.Send("250 ok")
 		p.Expect("RCPT TO:<kate@b.test>")
@@ -515,9 +513,7 @@ func TestStartTLS(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr, _ := peertest.Start(t, func(p *peertest.Peer) {
-				p.Send("220 x ESMTP")
-				p.Expect("EHLO *")
-				p.Send(ehloLines("PIPELINING", "STARTTLS")...)
+				greetEHLO(p, "PIPELINING", "STARTTLS")
 				p.Expect("STARTTLS")
 				p.Send("220 2.0.0 ready")
 				if tt.reason != "" {
@@ -560,9 +556,7 @@ func TestStartTLS(t *testing.T) {
 
 func TestStartTLSNotOffered(t *testing.T) {
 	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
-		p.Send("220 x ESMTP")
-		p.Expect("EHLO *")
-		p.Send(ehloLines("PIPELINING")...)
+		greetEHLO(p, "PIPELINING")
 	})
 	c, ts := dial(t, addr, Options{})
 	c.Hello(ctx, "client.test")
@@ -578,9 +572,7 @@ func TestStartTLSNotOffered(t *testing.T) {
 
 func TestStartTLSRefusesInjectedBytes(t *testing.T) {
 	addr, _ := peertest.Start(t, func(p *peertest.Peer) {
-		p.Send("220 x ESMTP")
-		p.Expect("EHLO *")
-		p.Send(ehloLines("STARTTLS")...)
+		greetEHLO(p, "STARTTLS")
 		p.Expect("STARTTLS")
 		p.Write("220 ready\r\n250 injected\r\n")
 		time.Sleep(200 * time.Millisecond)
@@ -651,9 +643,7 @@ func TestAuthRedaction(t *testing.T) {
 			t.Run(tt.mech+"/"+pw, func(t *testing.T) {
 				pass = pw
 				addr, _ := peertest.Start(t, func(p *peertest.Peer) {
-					p.Send("220 x ESMTP")
-					p.Expect("EHLO *")
-					p.Send(ehloLines("AUTH PLAIN LOGIN CRAM-MD5")...)
+					greetEHLO(p, "AUTH PLAIN LOGIN CRAM-MD5")
 					tt.script(p)
 				})
 				c, ts := dial(t, addr, Options{})

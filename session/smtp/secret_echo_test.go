@@ -77,9 +77,7 @@ func TestAuthEchoScrubbed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr, _ := peertest.Start(t, func(p *peertest.Peer) {
-				p.Send("220 x ESMTP")
-				p.Expect("EHLO *")
-				p.Send(ehloLines("AUTH PLAIN LOGIN CRAM-MD5")...)
+				greetEHLO(p, "AUTH PLAIN LOGIN CRAM-MD5")
 				tt.script(p)
 			})
 			c, ts := dial(t, addr, Options{})
