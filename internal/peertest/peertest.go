@@ -75,19 +75,26 @@ func (p *Peer) Write(s string) error {
 // when the client went away. A line that does not end in CRLF is
 // reported.
 func (p *Peer) Read() string {
+	l, _ := p.Next()
+	return l
+}
+
+// Next is Read for a script that loops until the client goes away: ok is
+// false then, which Read cannot tell from an empty line.
+func (p *Peer) Next() (line string, ok bool) {
 	l, err := p.r.ReadString('\n')
 	if err != nil {
-		return ""
+		return "", false
 	}
-	line, ok := strings.CutSuffix(l, "\r\n")
-	if !ok {
+	line, crlf := strings.CutSuffix(l, "\r\n")
+	if !crlf {
 		line = strings.TrimSuffix(l, "\n")
 		p.tb.Errorf("peertest: client line %q does not end in CRLF", l)
 	}
 	p.mu.Lock()
 	p.got = append(p.got, line)
 	p.mu.Unlock()
-	return line
+	return line, true
 }
 
 // Expect reads a line and reports a mismatch with want, which matches as
@@ -223,18 +230,22 @@ func Respond(tb testing.TB, greeting string, answer func(line string) string) st
 }
 
 // Accept serves every connection that comes to ln with handle, each in a
-// goroutine of its own, until the test ends. Then it closes ln and every
-// connection still open (so that a handler blocked on a read returns),
-// and waits for the handlers. A connection is closed when its handler
-// returns. It is the accept loop of Respond, for tests whose server is
-// more than a line-by-line answer: a scripted SMTP server serving several
-// connections or several listeners, a SOCKS proxy.
-func Accept(tb testing.TB, ln net.Listener, handle func(c net.Conn)) {
+// goroutine of its own, until the test ends or stop is called. Then it
+// closes ln and every connection still open (so that a handler blocked on
+// a read returns), and waits for the handlers. A connection is closed
+// when its handler returns. stop may be called more than once; a test
+// calls it itself when it must see every server goroutine gone (a
+// goroutine leak check) before it ends. It is the accept loop of Respond,
+// for tests whose server is more than a line-by-line answer: a scripted
+// SMTP server serving several connections or several listeners, a TLS
+// listener, a SOCKS proxy.
+func Accept(tb testing.TB, ln net.Listener, handle func(c net.Conn)) (stop func()) {
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		conns  = map[net.Conn]bool{}
-		closed bool // the test ended: no new connection is served
+		closed bool // stopped: no new connection is served
+		once   sync.Once
 	)
 	serve := func(c net.Conn) {
 		defer wg.Done()
@@ -266,14 +277,18 @@ func Accept(tb testing.TB, ln net.Listener, handle func(c net.Conn)) {
 			go serve(c)
 		}
 	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		closed = true
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
+	stop = func() {
+		once.Do(func() {
+			ln.Close()
+			mu.Lock()
+			closed = true
+			for c := range conns {
+				c.Close()
+			}
+			mu.Unlock()
+		})
 		wg.Wait()
-	})
+	}
+	tb.Cleanup(stop)
+	return stop
 }

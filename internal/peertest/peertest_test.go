@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -355,5 +356,58 @@ func TestErrorf(t *testing.T) {
 	<-done
 	if errs := rec.errors(); len(errs) != 1 || errs[0] != "bad line 7" {
 		t.Errorf("reports %q, want [\"bad line 7\"]", errs)
+	}
+}
+
+// TestAcceptStop checks that stop, called by the test itself, ends every
+// handler before it returns and may be called again (by the cleanup).
+func TestAcceptStop(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	var ended atomic.Bool
+	stop := Accept(t, ln, func(c net.Conn) {
+		defer ended.Store(true)
+		close(started)
+		c.Read(make([]byte, 1)) // blocks until stop closes c
+	})
+	dial(t, ln.Addr().String())
+	<-started
+	stop()
+	if !ended.Load() {
+		t.Fatal("stop returned before the handler did")
+	}
+	stop()
+	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		c.Close()
+		t.Error("listener still accepts after stop")
+	}
+}
+
+func TestNext(t *testing.T) {
+	type read struct {
+		line string
+		ok   bool
+	}
+	got := make(chan []read, 1)
+	addr, _ := Start(t, func(p *Peer) {
+		var rs []read
+		for {
+			l, ok := p.Next()
+			rs = append(rs, read{l, ok})
+			if !ok {
+				break
+			}
+		}
+		got <- rs
+	})
+	c := dial(t, addr)
+	io.WriteString(c, "A\r\n\r\nB\r\n")
+	c.Close()
+	want := []read{{"A", true}, {"", true}, {"B", true}, {"", false}}
+	if rs := <-got; fmt.Sprint(rs) != fmt.Sprint(want) {
+		t.Errorf("Next() gave %v, want %v", rs, want)
 	}
 }
