@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -197,6 +198,56 @@ func ServerCert(tb testing.TB, names ...string) (tls.Certificate, *x509.CertPool
 	ca := NewCA(tb, "peertest CA")
 	c := Issue(tb, ca, pki.Spec{CommonName: "127.0.0.1", DNSNames: append([]string{"localhost"}, names...), IPAddresses: pki.Loopback()})
 	return c.TLS(), ca.Pool()
+}
+
+// SelfSigned returns a server certificate for names that signs itself
+// (see pki.SelfSigned), the kind a client refuses unless told to trust
+// it; it stops the test when one cannot be made.
+func SelfSigned(tb testing.TB, names ...string) tls.Certificate {
+	tb.Helper()
+	c, err := pki.SelfSigned(pki.Spec{DNSNames: names})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c.TLS()
+}
+
+// ListenSamePort listens on one port on every host given (loopback
+// addresses such as 127.0.0.2, or ::1), for a test of a client that tries
+// several addresses of one name on one port. It tries other ports when
+// the first one is taken on a later host, and skips the test when the
+// first host cannot be bound at all (no such address on this machine).
+// The listeners are closed when the test ends.
+func ListenSamePort(tb testing.TB, hosts ...string) ([]net.Listener, int) {
+	tb.Helper()
+	for range 20 {
+		first, err := net.Listen("tcp", net.JoinHostPort(hosts[0], "0"))
+		if err != nil {
+			tb.Skipf("peertest: cannot listen on %s: %v", hosts[0], err)
+		}
+		port := first.Addr().(*net.TCPAddr).Port
+		lns := []net.Listener{first}
+		for _, h := range hosts[1:] {
+			ln, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
+			if err != nil {
+				break
+			}
+			lns = append(lns, ln)
+		}
+		if len(lns) == len(hosts) {
+			tb.Cleanup(func() {
+				for _, ln := range lns {
+					ln.Close()
+				}
+			})
+			return lns, port
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	tb.Fatalf("peertest: no common free port on %v", hosts)
+	return nil, 0
 }
 
 // Respond listens on 127.0.0.1:0 and serves every connection the same

@@ -3,6 +3,7 @@ package peertest
 import (
 	"bufio"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -409,5 +410,47 @@ func TestNext(t *testing.T) {
 	want := []read{{"A", true}, {"", true}, {"B", true}, {"", false}}
 	if rs := <-got; fmt.Sprint(rs) != fmt.Sprint(want) {
 		t.Errorf("Next() gave %v, want %v", rs, want)
+	}
+}
+
+func TestListenSamePort(t *testing.T) {
+	hosts := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
+	var lns []net.Listener
+	var port int
+	t.Run("inner", func(t *testing.T) {
+		lns, port = ListenSamePort(t, hosts...)
+		if len(lns) != len(hosts) {
+			t.Fatalf("%d listeners, want %d", len(lns), len(hosts))
+		}
+		for i, ln := range lns {
+			a := ln.Addr().(*net.TCPAddr)
+			if a.IP.String() != hosts[i] || a.Port != port {
+				t.Errorf("listener %d on %s, want %s port %d", i, a, hosts[i], port)
+			}
+		}
+	})
+	for _, ln := range lns {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+			t.Errorf("listener on %s still open after the test", ln.Addr())
+		}
+	}
+}
+
+func TestSelfSigned(t *testing.T) {
+	cert := SelfSigned(t, "peer.test")
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != "peer.test" {
+		t.Errorf("names %q, want [peer.test]", leaf.DNSNames)
+	}
+	// Not CheckSignatureFrom: it wants the signer to be an authority.
+	if leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) != nil || string(leaf.RawIssuer) != string(leaf.RawSubject) {
+		t.Error("the certificate does not sign itself")
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{DNSName: "peer.test", Roots: x509.NewCertPool()}); err == nil {
+		t.Error("a self-signed certificate verified against an empty pool")
 	}
 }
