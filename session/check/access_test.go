@@ -1,66 +1,37 @@
 package check
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mailflow/mailflow/internal/realpeers"
 	"github.com/mailflow/mailflow/session/wire"
+
+	"github.com/mailflow/mailflow/internal/peertest"
 )
 
 // accessPeer serves one connection: it sends greeting, then answers each
 // command line with reply(line), which returns the lines to send (nil
-// ends the conversation). Received lines are returned on got.
-func accessPeer(t *testing.T, greeting string, reply func(line string) []string) (addr string, got chan string) {
+// ends the conversation, and so does a nil reply). The peer's Lines are
+// what it received.
+func accessPeer(t *testing.T, greeting string, reply func(line string) []string) (string, *peertest.Peer) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = make(chan string, 100)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		c.Write([]byte(greeting + "\r\n"))
-		r := bufio.NewReader(c)
+	return peertest.Start(t, func(p *peertest.Peer) {
+		p.Send(greeting)
 		for {
-			l, err := r.ReadString('\n')
-			if err != nil {
+			l, ok := p.Next()
+			if !ok || reply == nil {
 				return
 			}
-			l = strings.TrimRight(l, "\r\n")
-			got <- l
 			out := reply(l)
 			if out == nil {
 				return
 			}
-			c.Write([]byte(strings.Join(out, "\r\n") + "\r\n"))
+			p.Send(out...)
 		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return ln.Addr().String(), got
-}
-
-func drain(ch chan string) []string {
-	var out []string
-	for {
-		select {
-		case s := <-ch:
-			out = append(out, s)
-		default:
-			return out
-		}
-	}
+	})
 }
 
 func pop3Script(pass string) func(string) []string {
@@ -89,7 +60,7 @@ func pop3Script(pass string) func(string) []string {
 func TestRunPOP3Scripted(t *testing.T) {
 	ctx := context.Background()
 	t.Run("success", func(t *testing.T) {
-		addr, got := accessPeer(t, "+OK ready", pop3Script("s3cret"))
+		addr, peer := accessPeer(t, "+OK ready", pop3Script("s3cret"))
 		r := RunPOP3(ctx, Options{Server: addr, User: "kate", Password: "s3cret"})
 		if r.Exit != ExitOK || !r.OK() {
 			t.Fatalf("Exit %d, error %q", r.Exit, r.Error)
@@ -111,7 +82,7 @@ func TestRunPOP3Scripted(t *testing.T) {
 				t.Errorf("password in transcript: %q", e.Raw)
 			}
 		}
-		if lines := drain(got); !strings.Contains(strings.Join(lines, "\n"), "PASS s3cret") {
+		if lines := peer.Lines(); !strings.Contains(strings.Join(lines, "\n"), "PASS s3cret") {
 			t.Errorf("server got %q", lines)
 		}
 	})
@@ -129,12 +100,12 @@ func TestRunPOP3Scripted(t *testing.T) {
 		}
 	})
 	t.Run("STLS not offered", func(t *testing.T) {
-		addr, got := accessPeer(t, "+OK ready", pop3Script("x"))
+		addr, peer := accessPeer(t, "+OK ready", pop3Script("x"))
 		r := RunPOP3(ctx, Options{Server: addr, TLS: wire.TLSStartTLS})
 		if r.Exit != ExitRefused || r.ErrorKind != KindNotOffered {
 			t.Fatalf("Exit %d kind %q error %q", r.Exit, r.ErrorKind, r.Error)
 		}
-		if strings.Contains(strings.Join(drain(got), "\n"), "STLS") {
+		if strings.Contains(strings.Join(peer.Lines(), "\n"), "STLS") {
 			t.Error("STLS sent although not offered")
 		}
 	})
@@ -196,12 +167,12 @@ func TestRunIMAPScripted(t *testing.T) {
 		}
 	})
 	t.Run("PREAUTH skips login", func(t *testing.T) {
-		addr, got := accessPeer(t, "* PREAUTH logged in", imapScript)
+		addr, peer := accessPeer(t, "* PREAUTH logged in", imapScript)
 		r := RunIMAP(ctx, Options{Server: addr, User: "kate", Password: "s3cret"})
 		if r.Exit != ExitOK {
 			t.Fatalf("Exit %d error %q", r.Exit, r.Error)
 		}
-		if strings.Contains(strings.Join(drain(got), "\n"), "LOGIN") {
+		if strings.Contains(strings.Join(peer.Lines(), "\n"), "LOGIN") {
 			t.Error("LOGIN sent after PREAUTH")
 		}
 		if got, want := stepNames(r), "connect,capability,list,select,logout"; got != want {

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	"github.com/mailflow/mailflow/diag/mx/mxtest"
 	"github.com/mailflow/mailflow/internal/realpeers"
 	"github.com/mailflow/mailflow/session/wire"
+
+	"github.com/mailflow/mailflow/internal/peertest"
 )
 
 func fastLimits() wire.Limits {
@@ -19,7 +22,7 @@ func fastLimits() wire.Limits {
 // With --all-mx every MX is tried at once: three hosts that each pause
 // 1 s before their banner take about one pause, not three.
 func TestRunDomainAllMXConcurrent(t *testing.T) {
-	lns, port := listenSamePort(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
+	lns, port := peertest.ListenSamePort(t, "127.0.0.2", "127.0.0.3", "127.0.0.4")
 	const pause = time.Second
 	peer := serveSMTP(t, peerConfig{delay: pause}, lns...)
 	dns := mxtest.Start(t, `
@@ -88,7 +91,7 @@ func TestRunDomainContinuesLikeAnMTA(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lns, port := listenSamePort(t, "127.0.0.2", "127.0.0.3")
+			lns, port := peertest.ListenSamePort(t, "127.0.0.2", "127.0.0.3")
 			serveSMTP(t, peerConfig{greeting: tt.greeting1}, lns[0])
 			serveSMTP(t, peerConfig{}, lns[1])
 			dns := mxtest.Start(t, `
@@ -110,7 +113,7 @@ mx2.mta.test. 300 IN A 127.0.0.3
 		})
 	}
 	t.Run("every MX defers: exit 1, not unreachable", func(t *testing.T) {
-		lns, port := listenSamePort(t, "127.0.0.2", "127.0.0.3")
+		lns, port := peertest.ListenSamePort(t, "127.0.0.2", "127.0.0.3")
 		serveSMTP(t, peerConfig{greeting: "421 4.7.0 busy"}, lns...)
 		dns := mxtest.Start(t, `
 mta.test. 300 IN MX 10 mx1.mta.test.
@@ -132,7 +135,7 @@ mx2.mta.test. 300 IN A 127.0.0.3
 // listener, so the verdicts differ per family.
 func TestRunDomainPerFamily(t *testing.T) {
 	ipv6Loopback(t)
-	lns, port := listenSamePort(t, "127.0.0.2")
+	lns, port := peertest.ListenSamePort(t, "127.0.0.2")
 	serveSMTP(t, peerConfig{}, lns...)
 	dns := mxtest.Start(t, `
 fam.test. 300 IN MX 10 mx.fam.test.
@@ -188,11 +191,11 @@ func TestDiffCaps(t *testing.T) {
 // STARTTLS changes what the server offers; the result says how, and the
 // JSON carries it.
 func TestRunSMTPCapsBeforeAfterTLS(t *testing.T) {
-	lns, _ := listenSamePort(t, "127.0.0.1")
+	lns, _ := peertest.ListenSamePort(t, "127.0.0.1")
 	serveSMTP(t, peerConfig{
 		ehlo:    []string{"PIPELINING", "SIZE 1000"},
 		ehloTLS: []string{"PIPELINING", "SIZE 50000", "AUTH PLAIN LOGIN"},
-		tls:     selfSigned(t),
+		tls:     &tls.Config{Certificates: []tls.Certificate{peertest.SelfSigned(t, "peer.test")}},
 	}, lns...)
 	addr := lns[0].Addr().String()
 	r := RunSMTP(context.Background(), Options{Server: addr, TLS: wire.TLSStartTLS, TLSOptions: wire.TLSOptions{Insecure: true}, Limits: fastLimits()})
@@ -218,7 +221,7 @@ func TestRunSMTPCapsBeforeAfterTLS(t *testing.T) {
 
 // A slow banner is reported as such and is not a failure.
 func TestRunSMTPSlowBanner(t *testing.T) {
-	lns, _ := listenSamePort(t, "127.0.0.1")
+	lns, _ := peertest.ListenSamePort(t, "127.0.0.1")
 	serveSMTP(t, peerConfig{delay: 400 * time.Millisecond}, lns...)
 	addr := lns[0].Addr().String()
 	r := RunSMTP(context.Background(), Options{Server: addr, SlowBanner: 200 * time.Millisecond, Limits: fastLimits()})
@@ -237,7 +240,7 @@ func TestRunSMTPSlowBanner(t *testing.T) {
 
 // What each --quit-after value puts on the wire.
 func TestRunSMTPQuitAfter(t *testing.T) {
-	lns, _ := listenSamePort(t, "127.0.0.1")
+	lns, _ := peertest.ListenSamePort(t, "127.0.0.1")
 	peer := serveSMTP(t, peerConfig{ehlo: []string{"SIZE 1000000", "AUTH PLAIN"}}, lns...)
 	addr := lns[0].Addr().String()
 	tests := []struct {
@@ -286,7 +289,7 @@ func TestRunSMTPQuitAfter(t *testing.T) {
 
 // DSN parameters and free MAIL/RCPT parameters on the wire.
 func TestRunSMTPParamsOnTheWire(t *testing.T) {
-	lns, _ := listenSamePort(t, "127.0.0.1")
+	lns, _ := peertest.ListenSamePort(t, "127.0.0.1")
 	peer := serveSMTP(t, peerConfig{ehlo: []string{"DSN", "SIZE 1000000"}}, lns...)
 	r := RunSMTP(context.Background(), Options{Server: lns[0].Addr().String(), Helo: "c.test", From: "a@b.test", To: []string{"x@y.test"},
 		Notify: "success,failure", Ret: "hdrs", EnvID: "id+1=2", MailParams: []string{"X-TEST=1"}, RcptParams: []string{"X-R=a-b"},
@@ -305,7 +308,7 @@ func TestRunSMTPParamsOnTheWire(t *testing.T) {
 	}
 	// Without DSN announced, RET is not sent: the server's answer is
 	// "not offered", exit 1, and nothing is smuggled.
-	lns2, _ := listenSamePort(t, "127.0.0.1")
+	lns2, _ := peertest.ListenSamePort(t, "127.0.0.1")
 	serveSMTP(t, peerConfig{}, lns2...)
 	r = RunSMTP(context.Background(), Options{Server: lns2[0].Addr().String(), From: "a@b.test", To: []string{"x@y.test"}, Ret: "FULL", Limits: fastLimits()})
 	if r.Exit != ExitRefused || r.ErrorKind != KindNotOffered {
@@ -364,7 +367,7 @@ func TestOptionValidation(t *testing.T) {
 
 // Several recipients, each with its own answer.
 func TestRunSMTPRecipients(t *testing.T) {
-	lns, _ := listenSamePort(t, "127.0.0.1")
+	lns, _ := peertest.ListenSamePort(t, "127.0.0.1")
 	serveSMTP(t, peerConfig{rcpt: func(to string) string {
 		switch {
 		case strings.Contains(to, "grey"):

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/mailflow/mailflow/diag/mx/mxtest"
+
+	"github.com/mailflow/mailflow/internal/peertest"
 )
 
 // peakListener counts the connections open at once across listeners.
@@ -49,7 +51,7 @@ func (c *peakConn) Close() error {
 // banner, are all connected at the same time (the old default of 4 made
 // the fifth wait for a whole pause), and MXParallel still bounds it.
 func TestRunDomainAllMXParallelDefault(t *testing.T) {
-	lns, port := listenSamePort(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6")
+	lns, port := peertest.ListenSamePort(t, "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6")
 	var mu sync.Mutex
 	var open, peak int
 	wrapped := make([]net.Listener, len(lns))

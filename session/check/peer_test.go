@@ -2,18 +2,13 @@ package check
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailflow/mailflow/internal/peertest"
 )
 
 // peerConfig scripts a small SMTP server for the tests in this package.
@@ -39,40 +34,6 @@ type scriptedPeer struct {
 	done chan []string
 }
 
-// listenSamePort listens on one port on every host (loopback addresses),
-// retrying with another port when one is taken on a later host.
-func listenSamePort(t *testing.T, hosts ...string) ([]net.Listener, int) {
-	t.Helper()
-	for try := 0; try < 20; try++ {
-		first, err := net.Listen("tcp", net.JoinHostPort(hosts[0], "0"))
-		if err != nil {
-			t.Skipf("cannot listen on %s: %v", hosts[0], err)
-		}
-		port := first.Addr().(*net.TCPAddr).Port
-		lns := []net.Listener{first}
-		ok := true
-		for _, h := range hosts[1:] {
-			ln, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
-			if err != nil {
-				ok = false
-				break
-			}
-			lns = append(lns, ln)
-		}
-		if ok {
-			for _, ln := range lns {
-				t.Cleanup(func() { ln.Close() })
-			}
-			return lns, port
-		}
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}
-	t.Fatalf("no common free port on %v", hosts)
-	return nil, 0
-}
-
 func ipv6Loopback(t *testing.T) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "[::1]:0")
@@ -82,18 +43,11 @@ func ipv6Loopback(t *testing.T) {
 	ln.Close()
 }
 
+// serveSMTP serves cfg on every connection to lns until the test ends.
 func serveSMTP(t *testing.T, cfg peerConfig, lns ...net.Listener) *scriptedPeer {
 	p := &scriptedPeer{cfg: cfg, done: make(chan []string, 100)}
 	for _, ln := range lns {
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go p.handle(c)
-			}
-		}()
+		peertest.Accept(t, ln, p.handle)
 	}
 	return p
 }
@@ -200,22 +154,4 @@ func (p *scriptedPeer) handle(c net.Conn) {
 			w("250 2.0.0 ok")
 		}
 	}
-}
-
-// selfSigned returns a server TLS config with a throw-away certificate.
-func selfSigned(t *testing.T) *tls.Config {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "peer.test"},
-		DNSNames: []string{"peer.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/mailflow/mailflow/internal/peertest"
 )
 
 // TestRunSMTPScrubsEchoedSecrets runs the SMTP check with a password
@@ -36,7 +38,7 @@ func TestRunSMTPScrubsEchoedSecrets(t *testing.T) {
 		{"refused", "535 5.7.8", ExitRefused},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			lns, port := listenSamePort(t, "127.0.0.1")
+			lns, port := peertest.ListenSamePort(t, "127.0.0.1")
 			serveSMTP(t, peerConfig{ehlo: []string{"AUTH PLAIN"}, auth: echo(tc.reply)}, lns...)
 			res := RunSMTP(context.Background(), Options{Server: "127.0.0.1", Port: port, Limits: fastLimits(),
 				User: user, Password: pw, AuthMech: "PLAIN"})

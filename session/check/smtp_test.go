@@ -1,7 +1,6 @@
 package check
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net"
@@ -14,87 +13,11 @@ import (
 	"github.com/mailflow/mailflow/internal/realpeers"
 	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
+
+	"github.com/mailflow/mailflow/internal/peertest"
 )
 
 func TestMain(m *testing.M) { os.Exit(realpeers.Main(m)) }
-
-// fakeSMTP serves a minimal scripted SMTP server on every connection:
-// rcpt decides the reply to each RCPT TO; commands are collected.
-type fakeSMTP struct {
-	addr     string
-	commands chan string
-}
-
-func startFake(t *testing.T, host string, rcpt func(to string) string) *fakeSMTP {
-	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", host, err)
-	}
-	f := &fakeSMTP{addr: ln.Addr().String(), commands: make(chan string, 1000)}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				r := bufio.NewReader(c)
-				w := func(s string) { c.Write([]byte(s + "\r\n")) }
-				w("220 fake.test ESMTP")
-				data := false
-				for {
-					l, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					l = strings.TrimRight(l, "\r\n")
-					if data {
-						if l == "." {
-							data = false
-							w("250 2.0.0 queued")
-						}
-						continue
-					}
-					f.commands <- l
-					up := strings.ToUpper(l)
-					switch {
-					case strings.HasPrefix(up, "EHLO"):
-						w("250-fake.test")
-						w("250-SIZE 1000000")
-						w("250 ENHANCEDSTATUSCODES")
-					case strings.HasPrefix(up, "RCPT TO:"):
-						w(rcpt(strings.TrimPrefix(l, "RCPT TO:")))
-					case up == "DATA":
-						data = true
-						w("354 go ahead")
-					case up == "QUIT":
-						w("221 2.0.0 bye")
-						return
-					default:
-						w("250 2.0.0 ok")
-					}
-				}
-			}(c)
-		}
-	}()
-	return f
-}
-
-func (f *fakeSMTP) sent() []string {
-	var out []string
-	for {
-		select {
-		case c := <-f.commands:
-			out = append(out, c)
-		default:
-			return out
-		}
-	}
-}
 
 func stepNames(r *Result) string {
 	var out []string
@@ -111,15 +34,16 @@ func stepNames(r *Result) string {
 }
 
 func TestRunSMTPProbeNeverSendsData(t *testing.T) {
-	f := startFake(t, "127.0.0.1", func(to string) string { return "250 2.1.5 ok" })
-	r := RunSMTP(context.Background(), Options{Server: f.addr, From: "a@b.test", To: []string{"x@y.test", "z@y.test"}, Helo: "client.test"})
+	lns, _ := peertest.ListenSamePort(t, "127.0.0.1")
+	peer := serveSMTP(t, peerConfig{}, lns...)
+	r := RunSMTP(context.Background(), Options{Server: lns[0].Addr().String(), From: "a@b.test", To: []string{"x@y.test", "z@y.test"}, Helo: "client.test"})
 	if r.Exit != ExitOK || r.Error != "" {
 		t.Fatalf("RunSMTP = exit %d, %q", r.Exit, r.Error)
 	}
 	if got := stepNames(r); got != "connect,ehlo,mail,rcpt,rcpt,rset,quit" {
 		t.Fatalf("steps = %s", got)
 	}
-	for _, c := range f.sent() {
+	for _, c := range peer.conn(t) {
 		if strings.EqualFold(c, "DATA") {
 			t.Fatal("a probe sent DATA")
 		}
@@ -130,13 +54,14 @@ func TestRunSMTPProbeNeverSendsData(t *testing.T) {
 }
 
 func TestRunSMTPRefusedRecipient(t *testing.T) {
-	f := startFake(t, "127.0.0.1", func(to string) string {
+	lns, _ := peertest.ListenSamePort(t, "127.0.0.1")
+	serveSMTP(t, peerConfig{rcpt: func(to string) string {
 		if strings.Contains(to, "nobody") {
 			return "550 5.1.1 <nobody@y.test>: Recipient address rejected: User unknown"
 		}
 		return "250 2.1.5 ok"
-	})
-	r := RunSMTP(context.Background(), Options{Server: f.addr, From: "a@b.test", To: []string{"nobody@y.test", "ok@y.test"}, Send: true})
+	}}, lns...)
+	r := RunSMTP(context.Background(), Options{Server: lns[0].Addr().String(), From: "a@b.test", To: []string{"nobody@y.test", "ok@y.test"}, Send: true})
 	if r.Exit != ExitRefused || r.ErrorKind != KindServerRefused || !strings.Contains(r.Error, "550 5.1.1") {
 		t.Fatalf("RunSMTP = exit %d kind %s %q", r.Exit, r.ErrorKind, r.Error)
 	}
@@ -199,8 +124,8 @@ func TestRunSMTPUsageAndUnreachable(t *testing.T) {
 
 // Domain mode: the first MX does not answer, the second does.
 func TestRunDomainTriesMXInOrder(t *testing.T) {
-	good := startFake(t, "127.0.0.2", func(string) string { return "250 2.1.5 ok" })
-	_, port, _ := net.SplitHostPort(good.addr)
+	lns, port := peertest.ListenSamePort(t, "127.0.0.2")
+	serveSMTP(t, peerConfig{}, lns...)
 	dns := mxtest.Start(t, `
 example.test. 300 IN MX 10 mx1.example.test.
 example.test. 300 IN MX 20 mx2.example.test.
@@ -208,7 +133,7 @@ mx1.example.test. 300 IN A 127.0.0.3
 mx2.example.test. 300 IN A 127.0.0.2
 nullmx.test. 300 IN MX 0 .
 `)
-	opts := Options{Resolver: []string{dns.Addr}, Port: atoi(port), From: "a@b.test", To: []string{"x@example.test"},
+	opts := Options{Resolver: []string{dns.Addr}, Port: port, From: "a@b.test", To: []string{"x@example.test"},
 		Limits: wire.Limits{ConnectTimeout: 2 * time.Second}}
 	r := RunDomain(context.Background(), "example.test", opts)
 	if r.Exit != ExitOK {
@@ -222,14 +147,6 @@ nullmx.test. 300 IN MX 0 .
 	if r.Exit != ExitRefused || r.ErrorKind != "null-mx" || !strings.Contains(r.Error, "RFC 7505") {
 		t.Fatalf("null MX: exit %d %q %q", r.Exit, r.ErrorKind, r.Error)
 	}
-}
-
-func atoi(s string) int {
-	n := 0
-	for _, c := range s {
-		n = n*10 + int(c-'0')
-	}
-	return n
 }
 
 // Real Postfix (internal/realpeers).

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/mailflow/mailflow/session/wire"
+
+	"github.com/mailflow/mailflow/internal/peertest"
 )
 
 // TestTLSFactsKeptOnVerifyFailure checks that a certificate that fails
@@ -15,24 +17,14 @@ import (
 // connect: the handshake happens before any client exists, and the
 // report must still say why it failed.
 func TestTLSFactsKeptOnVerifyFailure(t *testing.T) {
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", selfSigned(t))
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{peertest.SelfSigned(t, "peer.test")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.(*tls.Conn).Handshake()
-				_, _ = c.Read(make([]byte, 1))
-			}()
-		}
-	}()
+	peertest.Accept(t, ln, func(c net.Conn) {
+		_ = c.(*tls.Conn).Handshake()
+		_, _ = c.Read(make([]byte, 1))
+	})
 	port := ln.Addr().(*net.TCPAddr).Port
 	for _, tc := range []struct {
 		name string
