@@ -6,6 +6,13 @@
 //	mfbench dns     full MX pictures of many domains against a DNS server,
 //	                and the list of questions they asked (for dig -f)
 //	mfbench mem     memory of a transcript store holding many entries
+//	mfbench firstframe  time from exec of a full-screen command to its
+//	                first whole frame in tmux (with exec-at and stamp,
+//	                its helpers inside the tmux pane)
+//	mfbench jsonl   a generated JSON-lines transcript of N entries, for
+//	                "mailflow replay"
+//	mfbench replay  the parts of "mailflow replay FILE": reading, the
+//	                model's first frame, heap and peak memory
 //
 // It talks to loopback addresses only. Run "mfbench CMD -h" for flags.
 package main
@@ -23,11 +30,17 @@ var commands = map[string]func(args []string) error{
 	"dns":    runDNS,
 	"mem":    runMem,
 	"stall":  runStall,
+
+	"firstframe": runFirstFrame,
+	"exec-at":    runExecAt,
+	"stamp":      runStamp,
+	"jsonl":      runJSONL,
+	"replay":     runReplay,
 }
 
 func main() {
 	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: mfbench rtt|slowmx|dns|mem [flags]")
+		fmt.Fprintln(os.Stderr, "usage: mfbench rtt|slowmx|dns|mem|stall|firstframe|jsonl|replay [flags]")
 		os.Exit(2)
 	}
 	if err := commands[os.Args[1]](os.Args[2:]); err != nil {
