@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mailflow/mailflow/diag/mx/mxtest"
+	"github.com/mailflow/mailflow/internal/peertest"
 )
 
 func TestCheckNewUsageErrors(t *testing.T) {
@@ -43,7 +44,7 @@ func TestCheckNewUsageErrors(t *testing.T) {
 // hosts, the verdict per family, the explanation is absent (mail flows),
 // and the JSON carries the new fields under stable names.
 func TestCheckDomainReportAndJSON(t *testing.T) {
-	lns, port := listenOn(t, "127.0.0.2", "127.0.0.3")
+	lns, port := peertest.ListenSamePort(t, "127.0.0.2", "127.0.0.3")
 	(&smtpPeer{greeting: "421 4.3.2 mx1 is busy"}).serve(t, lns[0])
 	good := &smtpPeer{}
 	good.serve(t, lns[1])
@@ -87,7 +88,7 @@ mx2.flow.test. 300 IN A 127.0.0.3
 // A refusal is explained: summary, causes and next steps, wrapped to 80
 // columns.
 func TestCheckExplainsRefusal(t *testing.T) {
-	lns, _ := listenOn(t, "127.0.0.1")
+	lns, _ := peertest.ListenSamePort(t, "127.0.0.1")
 	(&smtpPeer{rcpt: func(string) string {
 		return "550 5.1.1 <nobody@flow.test>: Recipient address rejected: User unknown in virtual mailbox table"
 	}}).serve(t, lns[0])
@@ -116,7 +117,7 @@ func TestCheckExplainsRefusal(t *testing.T) {
 
 // The flags of DSN and free parameters reach the wire.
 func TestCheckDSNFlagsOnTheWire(t *testing.T) {
-	lns, _ := listenOn(t, "127.0.0.1")
+	lns, _ := peertest.ListenSamePort(t, "127.0.0.1")
 	p := &smtpPeer{}
 	p.serve(t, lns[0])
 	code, out, errOut := runCheckCmd(t, "--server", lns[0].Addr().String(), "--helo", "c.test", "--from", "a@b.test", "--to", "x@y.test",
@@ -136,7 +137,7 @@ func TestCheckDSNFlagsOnTheWire(t *testing.T) {
 // the swaks and curl lines really run against the same server when the
 // tools are installed.
 func TestCheckShowCommands(t *testing.T) {
-	lns, _ := listenOn(t, "127.0.0.1")
+	lns, _ := peertest.ListenSamePort(t, "127.0.0.1")
 	p := &smtpPeer{}
 	p.serve(t, lns[0])
 	pw := filepath.Join(t.TempDir(), "pw")
@@ -205,7 +206,7 @@ func TestCheckShowCommands(t *testing.T) {
 // --socks5: with --server the host name goes to the proxy unresolved; in
 // DOMAIN mode an MX without a local address is handed over by name.
 func TestCheckSOCKS5(t *testing.T) {
-	lns, port := listenOn(t, "127.0.0.1")
+	lns, port := peertest.ListenSamePort(t, "127.0.0.1")
 	p := &smtpPeer{}
 	p.serve(t, lns[0])
 	proxy := startSOCKS(t, lns[0].Addr().String())
@@ -238,7 +239,7 @@ tunnel.test. 300 IN MX 10 mx.inside.test.
 // --timeout is per step: a server that never greets is given up on after
 // it, and the report says timeout.
 func TestCheckStepTimeout(t *testing.T) {
-	lns, _ := listenOn(t, "127.0.0.1")
+	lns, _ := peertest.ListenSamePort(t, "127.0.0.1")
 	(&smtpPeer{delay: 5e9}).serve(t, lns[0])
 	code, out, _ := runCheckCmd(t, "--server", lns[0].Addr().String(), "--timeout", "300ms", "--json")
 	var m struct {
@@ -253,7 +254,7 @@ func TestCheckStepTimeout(t *testing.T) {
 // Batch: three domains, one of which cannot be reached; JSON lines in
 // input order, exit 3, nothing on stderr (not a terminal).
 func TestCheckBatch(t *testing.T) {
-	lns, port := listenOn(t, "127.0.0.2")
+	lns, port := peertest.ListenSamePort(t, "127.0.0.2")
 	p := &smtpPeer{rcpt: func(to string) string {
 		if strings.Contains(to, "two.test") {
 			return "550 5.7.1 relay denied"

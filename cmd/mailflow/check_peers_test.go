@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailflow/mailflow/internal/peertest"
 )
 
 // smtpPeer is a scripted SMTP server on loopback for the check command's
@@ -26,23 +28,20 @@ func (p *smtpPeer) serve(t *testing.T, ln net.Listener) {
 	if p.done == nil {
 		p.done = make(chan []string, 100)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.handle(c)
-		}
-	}()
+	peertest.Accept(t, ln, p.handle)
 }
 
 func (p *smtpPeer) handle(c net.Conn) {
 	var got []string
 	defer func() { c.Close(); p.done <- got }()
+	if p.delay > 0 {
+		// The pause before the greeting ends early when the client hangs
+		// up or the test ends (peertest.Accept closes the connection and
+		// waits for this handler).
+		c.SetDeadline(time.Now().Add(p.delay))
+		c.Read(make([]byte, 1))
+	}
 	c.SetDeadline(time.Now().Add(15 * time.Second))
-	time.Sleep(p.delay)
 	w := func(lines ...string) { c.Write([]byte(strings.Join(lines, "\r\n") + "\r\n")) }
 	g := p.greeting
 	if g == "" {
@@ -121,34 +120,6 @@ func (p *smtpPeer) conn(t *testing.T) []string {
 	return nil
 }
 
-// listenOn listens on one port on every loopback host given.
-func listenOn(t *testing.T, hosts ...string) ([]net.Listener, int) {
-	t.Helper()
-	for try := 0; try < 20; try++ {
-		first, err := net.Listen("tcp", net.JoinHostPort(hosts[0], "0"))
-		if err != nil {
-			t.Skipf("cannot listen on %s: %v", hosts[0], err)
-		}
-		port := first.Addr().(*net.TCPAddr).Port
-		lns := []net.Listener{first}
-		for _, h := range hosts[1:] {
-			ln, err := net.Listen("tcp", net.JoinHostPort(h, strconv.Itoa(port)))
-			if err != nil {
-				break
-			}
-			lns = append(lns, ln)
-		}
-		if len(lns) == len(hosts) {
-			return lns, port
-		}
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}
-	t.Fatalf("no common free port on %v", hosts)
-	return nil, 0
-}
-
 // socksServer is a minimal SOCKS5 server (RFC 1928, no authentication,
 // CONNECT only) that sends every connection to target and records the
 // destination each client asked for, as the client sent it.
@@ -166,16 +137,7 @@ func startSOCKS(t *testing.T, target string) *socksServer {
 		t.Fatal(err)
 	}
 	s := &socksServer{addr: ln.Addr().String(), target: target}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.handle(c)
-		}
-	}()
+	peertest.Accept(t, ln, s.handle)
 	return s
 }
 
