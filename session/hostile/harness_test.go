@@ -3,36 +3,29 @@ package hostile
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/mailflow/mailflow/internal/peertest"
+	"github.com/mailflow/mailflow/internal/pki"
 	"github.com/mailflow/mailflow/session/transcript"
 	"github.com/mailflow/mailflow/session/wire"
 )
 
 // server is an in-process TCP server on 127.0.0.1:0 that runs one handler
-// per connection. stop closes the listener and every connection and waits
-// for the handlers, so that a test can count goroutines afterwards.
+// per connection (peertest.Accept). stop closes the listener and every
+// connection and waits for the handlers, so that a test can count
+// goroutines afterwards; the end of the test stops it too.
 type server struct {
-	ln      net.Listener
-	handler func(net.Conn)
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   []net.Conn
-	stopped bool
+	ln   net.Listener
+	stop func()
 }
 
 func startServer(t testing.TB, handler func(net.Conn)) *server {
@@ -50,50 +43,10 @@ func startServerTLS(t testing.TB, cfg *tls.Config, handler func(net.Conn)) *serv
 	if cfg != nil {
 		ln = tls.NewListener(ln, cfg)
 	}
-	s := &server{ln: ln, handler: handler}
-	s.wg.Add(1)
-	go s.accept()
-	t.Cleanup(s.stop)
-	return s
+	return &server{ln: ln, stop: peertest.Accept(t, ln, handler)}
 }
 
 func (s *server) addr() string { return s.ln.Addr().String() }
-
-func (s *server) accept() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		if s.stopped {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		s.conns = append(s.conns, c)
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			defer c.Close()
-			s.handler(c)
-		}()
-	}
-}
-
-func (s *server) stop() {
-	s.mu.Lock()
-	s.stopped = true
-	conns := s.conns
-	s.mu.Unlock()
-	s.ln.Close()
-	for _, c := range conns {
-		c.Close()
-	}
-	s.wg.Wait()
-}
 
 // peer wraps a server-side connection with line helpers. Write errors are
 // ignored on purpose: a hostile server does not care whether the client
@@ -315,50 +268,21 @@ func within(t *testing.T, what string, d, lo, hi time.Duration) {
 	t.Logf("%s ended after %s", what, d.Round(time.Millisecond))
 }
 
-// pki is a throwaway CA and a server certificate for 127.0.0.1 and
+// testPKI is a throwaway CA and a server certificate for 127.0.0.1 and
 // localhost.
-type pki struct {
+type testPKI struct {
 	pool   *x509.CertPool
 	server tls.Certificate
 }
 
-func newPKI(t testing.TB, name string) *pki {
+func newPKI(t testing.TB, name string) *testPKI {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name + " CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return &pki{pool: pool, server: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}}
+	ca := peertest.NewCA(t, name+" CA")
+	leaf := peertest.Issue(t, ca, pki.Spec{DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	return &testPKI{pool: ca.Pool(), server: leaf.TLS()}
 }
 
-func (p *pki) serverConfig() *tls.Config {
+func (p *testPKI) serverConfig() *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{p.server}, MinVersion: tls.VersionTLS12}
 }
 

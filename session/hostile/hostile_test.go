@@ -3,6 +3,7 @@ package hostile
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -118,6 +119,22 @@ func smtpEHLO(lim wire.Limits) dialFunc {
 		defer c.Close()
 		_, err = c.Hello(ctx, "")
 		return err
+	}
+}
+
+// smtpStartTLS says EHLO and asks for STARTTLS, trusting roots.
+func smtpStartTLS(lim wire.Limits, roots *x509.CertPool) dialFunc {
+	return func(ctx context.Context, addr string, ts *transcript.Store) error {
+		c, err := smtp.Dial(ctx, addr, smtp.Options{Transcript: ts, Limits: lim, LocalName: "client.test",
+			TLSOptions: wire.TLSOptions{RootCAs: roots}})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if _, err := c.Hello(ctx, ""); err != nil {
+			return err
+		}
+		return c.StartTLS(ctx)
 	}
 }
 
@@ -395,19 +412,7 @@ func TestHostileServers(t *testing.T) {
 			maxTime: 3 * time.Second, want: []string{"354 go on", "closed the connection"},
 		},
 		{
-			name: "smtp/starttls-220-then-garbage", kind: wire.KindProtocol,
-			dial: func(ctx context.Context, addr string, ts *transcript.Store) error {
-				c, err := smtp.Dial(ctx, addr, smtp.Options{Transcript: ts, Limits: lim, LocalName: "client.test",
-					TLSOptions: wire.TLSOptions{RootCAs: certs.pool}})
-				if err != nil {
-					return err
-				}
-				defer c.Close()
-				if _, err := c.Hello(ctx, ""); err != nil {
-					return err
-				}
-				return c.StartTLS(ctx)
-			},
+			name: "smtp/starttls-220-then-garbage", kind: wire.KindProtocol, dial: smtpStartTLS(lim, certs.pool),
 			handler: func(c net.Conn) {
 				p := newPeer(c)
 				if p.smtpUntil("STARTTLS") {
@@ -424,19 +429,7 @@ func TestHostileServers(t *testing.T) {
 			maxTime: 3 * time.Second, want: []string{"220 go ahead", "refusing to continue"},
 		},
 		{
-			name: "smtp/starttls-220-then-late-garbage", kind: wire.KindTLS,
-			dial: func(ctx context.Context, addr string, ts *transcript.Store) error {
-				c, err := smtp.Dial(ctx, addr, smtp.Options{Transcript: ts, Limits: lim, LocalName: "client.test",
-					TLSOptions: wire.TLSOptions{RootCAs: certs.pool}})
-				if err != nil {
-					return err
-				}
-				defer c.Close()
-				if _, err := c.Hello(ctx, ""); err != nil {
-					return err
-				}
-				return c.StartTLS(ctx)
-			},
+			name: "smtp/starttls-220-then-late-garbage", kind: wire.KindTLS, dial: smtpStartTLS(lim, certs.pool),
 			handler: func(c net.Conn) {
 				p := newPeer(c)
 				if p.smtpUntil("STARTTLS") {
