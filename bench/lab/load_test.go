@@ -68,8 +68,10 @@ func open(ctx context.Context, addr string) (*conv, error) {
 	return &conv{c: c, r: bufio.NewReader(c)}, nil
 }
 
-// smtpReply reads a whole SMTP reply and checks its code.
-func (v *conv) smtp(cmd string, code string) error {
+// exchange sends cmd (nothing when it is empty: the greeting) and reads
+// reply lines until one that skip does not pass over, which must start
+// with want.
+func (v *conv) exchange(cmd, want string, skip func(l string) bool) error {
 	if cmd != "" {
 		if _, err := v.c.Write([]byte(cmd + "\r\n")); err != nil {
 			return err
@@ -80,40 +82,39 @@ func (v *conv) smtp(cmd string, code string) error {
 		if err != nil {
 			return fmt.Errorf("%q: %w", cmd, err)
 		}
-		if len(l) < 4 {
-			return fmt.Errorf("%q: short reply %q", cmd, l)
-		}
-		if l[3] == '-' {
+		if skip(l) {
 			continue
 		}
-		if !strings.HasPrefix(l, code) {
-			return fmt.Errorf("%q: got %q, want %s", cmd, strings.TrimSpace(l), code)
+		if !strings.HasPrefix(l, want) {
+			return fmt.Errorf("%q: got %q, want %s", cmd, strings.TrimSpace(l), want)
 		}
 		return nil
 	}
 }
 
-// line sends cmd and checks the first reply line's prefix (POP3, IMAP).
+// smtp reads a whole SMTP reply (its continuation lines skipped) and
+// checks its code; a line too short to hold one fails the check.
+func (v *conv) smtp(cmd string, code string) error {
+	return v.exchange(cmd, code, func(l string) bool { return len(l) >= 4 && l[3] == '-' })
+}
+
+// line sends cmd and checks the first reply line's prefix (POP3, IMAP),
+// skipping IMAP untagged data before the tagged reply.
 func (v *conv) line(cmd, prefix string) error {
-	if cmd != "" {
-		if _, err := v.c.Write([]byte(cmd + "\r\n")); err != nil {
+	return v.exchange(cmd, prefix, func(l string) bool {
+		return strings.HasPrefix(l, "* ") && !strings.HasPrefix(prefix, "*")
+	})
+}
+
+// steps plays each command and wanted reply with do (smtp or line),
+// stopping at the first failure.
+func steps(do func(cmd, want string) error, steps ...[2]string) error {
+	for _, s := range steps {
+		if err := do(s[0], s[1]); err != nil {
 			return err
 		}
 	}
-	for {
-		l, err := v.r.ReadString('\n')
-		if err != nil {
-			return fmt.Errorf("%q: %w", cmd, err)
-		}
-		// Skip IMAP untagged data before the tagged reply.
-		if strings.HasPrefix(l, "* ") && !strings.HasPrefix(prefix, "*") {
-			continue
-		}
-		if !strings.HasPrefix(l, prefix) {
-			return fmt.Errorf("%q: got %q, want %s", cmd, strings.TrimSpace(l), prefix)
-		}
-		return nil
-	}
+	return nil
 }
 
 // multi skips a POP3 multi-line body.
@@ -142,37 +143,23 @@ func session(ctx context.Context, e lab.Endpoints, i int, held func()) error {
 			return err
 		}
 		defer v.c.Close()
-		if err := v.smtp("", "220"); err != nil {
-			return err
-		}
-		if err := v.smtp("EHLO load.example.org", "250"); err != nil {
+		if err := steps(v.smtp, [2]string{"", "220"}, [2]string{"EHLO load.example.org", "250"}); err != nil {
 			return err
 		}
 		held()
-		for _, step := range [][2]string{
-			{"MAIL FROM:<load@example.org>", "250"},
-			{"RCPT TO:<" + user + "@lab.test>", "250"},
-			{"DATA", "354"},
-			{"Subject: load " + user + "\r\n\r\nbody\r\n.", "250"},
-			{"QUIT", "221"},
-		} {
-			if err := v.smtp(step[0], step[1]); err != nil {
-				return err
-			}
-		}
+		return steps(v.smtp,
+			[2]string{"MAIL FROM:<load@example.org>", "250"},
+			[2]string{"RCPT TO:<" + user + "@lab.test>", "250"},
+			[2]string{"DATA", "354"},
+			[2]string{"Subject: load " + user + "\r\n\r\nbody\r\n.", "250"},
+			[2]string{"QUIT", "221"})
 	case 1:
 		v, err := open(ctx, e.POP3)
 		if err != nil {
 			return err
 		}
 		defer v.c.Close()
-		if err := v.line("", "+OK"); err != nil {
-			return err
-		}
-		if err := v.line("USER "+user, "+OK"); err != nil {
-			return err
-		}
-		if err := v.line(fmt.Sprintf("PASS pass%d", i), "+OK"); err != nil {
+		if err := steps(v.line, [2]string{"", "+OK"}, [2]string{"USER " + user, "+OK"}, [2]string{fmt.Sprintf("PASS pass%d", i), "+OK"}); err != nil {
 			return err
 		}
 		held()
@@ -182,30 +169,19 @@ func session(ctx context.Context, e lab.Endpoints, i int, held func()) error {
 		if err := v.multi(); err != nil {
 			return err
 		}
-		if err := v.line("QUIT", "+OK"); err != nil {
-			return err
-		}
+		return v.line("QUIT", "+OK")
 	default:
 		v, err := open(ctx, e.IMAP)
 		if err != nil {
 			return err
 		}
 		defer v.c.Close()
-		if err := v.line("", "* OK"); err != nil {
-			return err
-		}
-		if err := v.line(fmt.Sprintf("a LOGIN %s pass%d", user, i), "a OK"); err != nil {
+		if err := steps(v.line, [2]string{"", "* OK"}, [2]string{fmt.Sprintf("a LOGIN %s pass%d", user, i), "a OK"}); err != nil {
 			return err
 		}
 		held()
-		if err := v.line("b SELECT INBOX", "b OK"); err != nil {
-			return err
-		}
-		if err := v.line("c LOGOUT", "* BYE"); err != nil {
-			return err
-		}
+		return steps(v.line, [2]string{"b SELECT INBOX", "b OK"}, [2]string{"c LOGOUT", "* BYE"})
 	}
-	return nil
 }
 
 // TestLoad holds N sessions (SMTP, POP3 and IMAP in equal parts) open at
