@@ -275,11 +275,10 @@ func TestDataDotStuffingAndCRLF(t *testing.T) {
 		p.Send("220 x ESMTP")
 		p.Expect("DATA")
 		p.Send("354 go ahead")
-		// Read reports a line that does not end in CRLF; the bound ends
-		// the loop when the client goes away before the final dot.
+		// Next reports a line that does not end in CRLF, so the lines
+		// are put back together with CRLF.
 		var b strings.Builder
-		for range 100 {
-			l := p.Read()
+		for l, ok := p.Next(); ok; l, ok = p.Next() {
 			b.WriteString(l + "\r\n")
 			if l == "." {
 				break
