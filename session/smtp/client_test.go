@@ -600,6 +600,16 @@ func secretForms() []string {
 	}
 }
 
+// loginExchange plays the server side of AUTH LOGIN up to the final
+// reply: both prompts, expecting user and pass in base64 (RFC 4954 §4).
+func loginExchange(p *peertest.Peer) {
+	p.Expect("AUTH LOGIN")
+	p.Send("334 VXNlcm5hbWU6")
+	p.Expect(base64.StdEncoding.EncodeToString([]byte(user)))
+	p.Send("334 UGFzc3dvcmQ6")
+	p.Expect(base64.StdEncoding.EncodeToString([]byte(pass)))
+}
+
 func TestAuthRedaction(t *testing.T) {
 	challenge := "<1896.697170952@postoffice.example.net>"
 	tests := []struct {
@@ -617,11 +627,7 @@ func TestAuthRedaction(t *testing.T) {
 			p.Send("235 2.7.0 Authentication successful")
 		}, []string{"AUTH PLAIN <redacted>"}, []string{`user "kate"`}},
 		{MechLogin, func(p *peertest.Peer) {
-			p.Expect("AUTH LOGIN")
-			p.Send("334 VXNlcm5hbWU6")
-			p.Expect(base64.StdEncoding.EncodeToString([]byte(user)))
-			p.Send("334 UGFzc3dvcmQ6")
-			p.Expect(base64.StdEncoding.EncodeToString([]byte(pass)))
+			loginExchange(p)
 			p.Send("235 2.7.0 ok")
 		}, []string{"AUTH LOGIN", base64.StdEncoding.EncodeToString([]byte(user)), "<redacted>"}, []string{"decoded: Username:", "decoded: Password:", `user name "kate"`}},
 		{MechCRAMMD5, func(p *peertest.Peer) {
@@ -677,11 +683,7 @@ func TestAuthRawModeRedaction(t *testing.T) {
 		p.Send("220 x ESMTP")
 		p.Expect("AUTH PLAIN *")
 		p.Send("535 5.7.8 Error: authentication failed")
-		p.Expect("AUTH LOGIN")
-		p.Send("334 VXNlcm5hbWU6")
-		p.Expect(base64.StdEncoding.EncodeToString([]byte(user)))
-		p.Send("334 UGFzc3dvcmQ6")
-		p.Expect(base64.StdEncoding.EncodeToString([]byte(pass)))
+		loginExchange(p)
 		p.Send("235 ok")
 	})
 	c, ts := dial(t, addr, Options{})
