@@ -601,7 +601,7 @@ func secretForms() []string {
 }
 
 // loginExchange plays the server side of AUTH LOGIN up to the final
-// reply: both prompts, expecting user and pass in base64 (RFC 4954 §4).
+// reply: both prompts, expecting user and pass in base64.
 func loginExchange(p *peertest.Peer) {
 	p.Expect("AUTH LOGIN")
 	p.Send("334 VXNlcm5hbWU6")
