@@ -345,25 +345,33 @@ func (n netProbe) check(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
-	ok := make(chan bool, len(servers))
+	// Each server reports whether it answered at all and whether the
+	// answer was good: silence and a bad answer mean different things.
+	type result struct{ answered, good bool }
+	results := make(chan result, len(servers))
 	for _, s := range servers {
 		go func() {
 			q := new(dns.Msg)
 			q.SetQuestion(".", dns.TypeNS)
 			c := &dns.Client{Net: "udp", Timeout: n.timeout}
 			r, _, err := c.ExchangeContext(ctx, q, net.JoinHostPort(s, n.port))
-			ok <- err == nil && r != nil && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0
+			results <- result{answered: err == nil && r != nil, good: err == nil && r != nil && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0}
 		}()
 	}
+	answered := false
 	for range servers {
 		select {
-		case good := <-ok:
-			if good {
+		case r := <-results:
+			if r.good {
 				return nil
 			}
+			answered = answered || r.answered
 		case <-ctx.Done():
 			return fmt.Errorf("the DNS servers did not answer within %s", n.timeout)
 		}
+	}
+	if !answered {
+		return fmt.Errorf("the DNS servers did not answer within %s", n.timeout)
 	}
 	return errors.New("the DNS servers could not resolve the root")
 }
