@@ -90,17 +90,17 @@ type Conn struct {
 	skipLines int   // server lines not recorded in this step (over MaxRecordLines)
 	skipBytes int64 // their bytes
 
-	ncMu      sync.Mutex // guards nc against Close from another goroutine during a TLS upgrade
+	ncMu sync.Mutex // guards nc against Close from another goroutine during a TLS upgrade
 
 	busy        atomic.Bool // an operation is in progress (see guard)
 	watchMu     sync.Mutex
 	watchDone   <-chan struct{} // the Done channel being watched
 	watchStop   func() bool
 	watchClosed bool
-	closeOnce sync.Once
-	closeErr  error
-	abortMu   sync.Mutex
-	abortErr  error
+	closeOnce   sync.Once
+	closeErr    error
+	abortMu     sync.Mutex
+	abortErr    error
 }
 
 // Dial connects to addr ("host:port", "[::1]:25") within the connect

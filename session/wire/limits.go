@@ -113,7 +113,6 @@ func (e *TimeoutError) Error() string {
 // ClientHello while the client waits for a banner.
 const silentGreetingHint = "the server said nothing: if this port expects TLS from the first byte (465, 993, 995), use --tls implicit; a tarpit or a greeting delay can also hold the banner back"
 
-
 // Timeout reports true, so that callers using net.Error-style checks see
 // a timeout.
 func (e *TimeoutError) Timeout() bool { return true }
