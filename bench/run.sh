@@ -2,7 +2,7 @@
 # Run every mailflow performance comparison on loopback and print one
 # markdown results table (paste it into README.md "## Performance").
 #
-#   bench/run.sh            (as root: Postfix and NSD need it; ~5-8 minutes)
+#   bench/run.sh            (as root: Postfix and NSD need it; ~10 minutes)
 #
 # It installs missing Debian packages, builds mailflow and bench/mfbench
 # once, starts Postfix+Dovecot and NSD through internal/realpeers
@@ -17,6 +17,7 @@ pkgs=""
 need() { command -v "$1" >/dev/null 2>&1 || pkgs="$pkgs $2"; }
 need hyperfine hyperfine; need swaks swaks; need dig dnsutils; need postfix postfix
 need dovecot dovecot-core; need nsd nsd; need script bsdutils; need python3 python3
+need tmux tmux
 [ -x /usr/bin/time ] || pkgs="$pkgs time"
 [ -x /usr/sbin/dovecot ] && [ -e /usr/lib/dovecot/imap ] || pkgs="$pkgs dovecot-imapd dovecot-pop3d"
 if [ -n "$pkgs" ]; then
@@ -25,6 +26,7 @@ if [ -n "$pkgs" ]; then
 fi
 
 W=$(mktemp -d /tmp/mfbench.XXXXXX)
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 log() { echo "-- $*" >&2; }
 log "work directory $W"
 go build -o "$W/mailflow" ./cmd/mailflow
@@ -61,6 +63,9 @@ rows="$W/rows.md"
 row() { printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" "$5" >>"$rows"; }
 # medians FILE.json: the medians of a hyperfine JSON export, in ms, one a line.
 medians() { python3 -c 'import json,sys; [print("%.1f" % (r["median"]*1000)) for r in json.load(open(sys.argv[1]))["results"]]' "$1"; }
+# vals CMD...: the values of CMD's KEY=VALUE output, one a line; FAILED
+# (and CMD's error on stderr) when it fails.
+vals() { "$@" >"$W/vals.out" || { echo "FAILED: $*" >&2; echo FAILED; return 0; }; tr ' ' '\n' <"$W/vals.out" | cut -d= -f2; }
 ratio() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[1]) / float(sys.argv[2])))' "$1" "$2"; }
 
 # 1. A full SMTP transaction with STARTTLS: mailflow check against swaks.
@@ -118,14 +123,37 @@ else
 	row "5. lab capacity" "TODO: bench/lab/run.sh not present" "" "" ""
 fi
 
-# 6. TUI frame time (tui/bench_test.go, by the TUI's engineer).
+# 6. TUI frame time (tui/bench_test.go and tui/bench_root_test.go, by the
+# TUI's engineer): a burst of 1,000 lines while following, through the
+# root model's Update and View on a real store, and the transcript pane
+# alone. The appends are outside the timed part (b.StopTimer).
 log "6. TUI"
-if timeout 240 go test -run '^$' -bench 'Transcript' -benchtime 20x ./tui/ >"$W/tui.out" 2>&1; then
-	grep '^Benchmark' "$W/tui.out" | awk '{printf "%s %.2f ms/op\n", $1, $3/1e6}' | while IFS= read -r l; do row "6. TUI frame (go test -bench Transcript ./tui)" "$l" "" "" "< 16 ms"; done
+if timeout 300 go test -run '^$' -bench 'Root|Transcript' -benchmem -benchtime 20x ./tui/ >"$W/tui.out" 2>&1; then
+	grep '^Benchmark' "$W/tui.out" | grep -v TranscriptMemory | awk '{sub(/-[0-9]+$/, "", $1); printf "%s: %.2f ms, %d B, %d allocs\n", $1, $3/1e6, $5, $7}' | while IFS= read -r l; do row "6. TUI frame (go test -bench 'Root|Transcript' ./tui)" "$l" "" "" "< 16 ms"; done
 else
 	row "6. TUI frame time" "TODO: ./tui benchmarks did not build or run ($(head -1 "$W/tui.out"))" "" "" "< 16 ms"
 fi
-row "6b. bytes written for one new transcript line at 80x24" "TODO: not measured (TUI not yet wired into the binary when written)" "" "" ""
+# 6b. What the real program writes to an 80x24 tmux for new lines, and
+# when idle (bench/tuibytes.sh).
+# FIRST NOOP LINES LINE IDLE_PROMPT IDLE
+set -- $(vals bench/tuibytes.sh "$MF")
+row "6b. bytes written for one new transcript line at 80x24 (mailflow lab in tmux, raw mode, NOOP + Enter)" "$4 bytes per line ($2 for the $3 lines)" "idle 5 s: $6 bytes; idle 5 s with the prompt focused: $5 bytes; first frame: $1 bytes" "" "idle: 0"
+# 6c. Time from exec to the first whole frame in an 80x24 tmux
+# (mfbench firstframe), against the bare start of the process.
+tenv="env HOME=$W/home XDG_STATE_HOME=$W/state XDG_CONFIG_HOME=$W/cfg TERM=xterm-256color"
+"$W/mfbench" jsonl -entries 100 -out "$W/small.jsonl" >/dev/null
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$W/version.json" "$MF version" >&2
+base=$(medians "$W/version.json")
+ff() { # LABEL MARKER ARGS...
+	local label=$1 marker=$2
+	shift 2
+	set -- $(vals $tenv "$W/mfbench" firstframe -runs "$RUNS" -marker "$marker" -- "$MF" "$@")
+	row "6c. start-up to first frame at 80x24 in tmux: $label" "$2 ms (min $3, max $4)" "process start alone (mailflow version): $base ms" "" "< 150 ms"
+}
+ff "mailflow (start screen)" "ctrl+c quit"
+ff "mailflow lab" "q quit" lab
+ff "mailflow --server (Postfix)" "q quit" --server "$MF_SMTP"
+ff "mailflow replay (100 entries)" "t timestamps" replay "$W/small.jsonl"
 
 # 7. Memory.
 log "7. memory"
@@ -134,9 +162,20 @@ rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$W/time.out")
 row "7. peak RSS of mailflow check (STARTTLS, DATA)" "$((rss / 1024)) MiB" "" "" ""
 set -- $("$W/mfbench" mem -entries 1000000 | tr ' ' '\n' | cut -d= -f2)
 row "7b. transcript.Store with 1,000,000 entries" "$3 bytes/entry ($2 MiB heap)" "peak RSS $4 MiB" "" ""
-row "7c. TUI holding 1,000,000 lines" "TODO" "" "" ""
+set -- $(vals bench/tuimem.sh "$MF" "$W/mfbench" 1000000)
+# ENTRIES FILE_MB FIRST_FRAME_MS MAX_RSS_MB RSS_BYTES_PER_ENTRY
+row "7c. TUI holding 1,000,000 lines: mailflow replay of a $2 MB JSON-lines file in tmux, to the last line and out" "peak RSS $4 MiB ($5 bytes/entry)" "first frame after $3 ms" "" ""
+"$W/mfbench" jsonl -entries 1000000 -out "$W/big.jsonl" >/dev/null
+set -- $(vals "$W/mfbench" replay -in "$W/big.jsonl")
+# ENTRIES READ_MS MODEL_FRAME_MS HEAP_MB HEAP_BYTES_PER_ENTRY PEAK_RSS_AFTER_READ_MB PEAK_RSS_MB
+row "7c. the same in one process (mfbench replay): transcript.ReadJSONL, then tui.New + first View" "read $2 ms, model and frame $3 ms; heap $5 bytes/entry; peak RSS $7 MiB" "" "" ""
+set -- $(vals "$W/mfbench" replay -onepass -in "$W/big.jsonl")
+row "7c. the same with a one-pass reader (mfbench replay -onepass, the proposed fix)" "read $2 ms, model and frame $3 ms; heap $5 bytes/entry; peak RSS $7 MiB" "" "" ""
+rm -f "$W/big.jsonl"
+pane=$(awk '/^BenchmarkTranscriptMemory/ { for (i = 1; i < NF; i++) if ($(i+1) == "pane-B/entry") print $i }' "$W/tui.out")
+row "7c. live session: what the transcript pane adds to the store per entry (BenchmarkTranscriptMemory)" "${pane:-?} bytes/entry" "" "" ""
 
-echo "Machine: $(nproc) CPUs, $(free -h | awk '/^Mem:/ {print $2}') RAM, Linux $(uname -r), $(go version | awk '{print $3}'), load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%d)"
+echo "Machine: $(nproc) CPUs, $(free -h | awk '/^Mem:/ {print $2}') RAM, Linux $(uname -r), $(go version | awk '{print $3}'), load average $load0 at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(date -u +%Y-%m-%d)"
 echo
 echo "| Measurement | mailflow | Compared with | Ratio | Goal |"
 echo "|---|---|---|---|---|"
