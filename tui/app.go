@@ -76,6 +76,7 @@ type Model struct {
 	st     Styles
 	layout Layout
 	w, h   int
+	sized  bool // a WindowSizeMsg has arrived
 
 	wizard     *wizardPane
 	transcript *transcriptPane
@@ -203,6 +204,7 @@ func (m *Model) panes() [numPanes]interface {
 
 func (m *Model) resize(w, h int) {
 	m.w, m.h = max(0, w), max(0, h)
+	m.sized = true
 	m.layout = Compute(m.w, m.h)
 	m.help.SetWidth(m.w)
 	border := m.layout.Bordered()
@@ -245,6 +247,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
 	case tea.PasteMsg:
+		if m.tooSmall() {
+			return m, nil
+		}
 		if m.start != nil && !m.start.labBusy {
 			var cmd tea.Cmd
 			m.start.input, cmd = m.start.input.Update(msg)
@@ -262,7 +267,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.transcript.Update(msg)
 		}
 	case tea.MouseWheelMsg:
-		if m.mouse {
+		if m.mouse && !m.tooSmall() {
 			return m, m.transcript.Update(msg)
 		}
 	case transcriptMsg:
@@ -309,6 +314,14 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	g := m.keys.Global
 	if k.String() == "ctrl+c" {
 		return m.quit()
+	}
+	if m.tooSmall() {
+		// Nothing but the "too small" message is on screen, so a key
+		// would act on state the operator cannot see; only quit works.
+		if key.Matches(k, g.Quit) {
+			return m.quit()
+		}
+		return nil
 	}
 	if m.start != nil {
 		return m.updateStart(k)
@@ -425,6 +438,10 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	}
 	return nil
 }
+
+// tooSmall reports whether the terminal (once its size is known) is
+// below the minimum, so that only the "too small" message is shown.
+func (m *Model) tooSmall() bool { return m.sized && m.layout.Mode == ModeTooSmall }
 
 func (m *Model) cycleFocus(d int) {
 	m.focus = PaneID((int(m.focus) + d + int(numPanes)) % int(numPanes))

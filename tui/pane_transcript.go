@@ -471,13 +471,19 @@ func fmtRTT(d time.Duration) string {
 func (p *transcriptPane) refresh() {
 	bh := p.bodyH()
 	p.frame = p.frame[:0]
+	n := len(p.entries)
+	// Follow mode selects the newest entry even when there is no room to
+	// draw it (a terminal below the minimum size, a body of zero lines):
+	// the title, copy and the explainer read the selection, and they must
+	// agree with what the pane shows once it has room again.
+	if p.follow && n > 0 {
+		p.sel = n - 1
+	}
 	if p.w <= 0 || p.h <= 0 {
 		return
 	}
-	n := len(p.entries)
 	if n > 0 && bh > 0 {
 		if p.follow {
-			p.sel = n - 1
 			p.anchorBottom(n - 1)
 		}
 		p.top = max(0, min(p.top, n-1))

@@ -244,3 +244,36 @@ func TestCacheInvalidatedOnlyByWidth(t *testing.T) {
 		t.Fatal("a width change kept stale lines")
 	}
 }
+
+// TestFollowWithoutRoom streams entries into a following pane that has no
+// room to draw them (no size at all, or a status line and no body): the
+// selection must still be the newest entry, so that copying, explaining
+// and the title act on what the operator will see once there is room.
+func TestFollowWithoutRoom(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		w, h  int
+		query string
+	}{
+		{"zero size", 0, 0, ""},
+		{"zero width", 0, 10, ""},
+		{"zero height", 60, 0, ""},
+		{"status line only", 60, 1, "line"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := newPane(60, 10)
+			p.Append(mkEntries(1, 2))
+			p.query = c.query
+			p.SetSize(c.w, c.h)
+			p.Append(mkEntries(3, 10))
+			if !p.Following() || p.sel != p.Len()-1 {
+				t.Fatalf("following %v, entry %d of %d selected; want the newest", p.Following(), p.sel+1, p.Len())
+			}
+			p.SetSize(60, 10)
+			if !strings.Contains(p.Title(), "12/12") {
+				t.Fatalf("title %q after the pane got room", p.Title())
+			}
+			checkFrame(t, p)
+		})
+	}
+}

@@ -326,7 +326,7 @@ func TestResizeStormWhileStreaming(t *testing.T) {
 		if p.Following() != want.follow {
 			t.Fatalf("after %s at %dx%d: following %v, want %v (query %q status %q sel %d len %d searching %v)", what, w, h, p.Following(), want.follow, p.query, p.status, p.sel, p.Len(), p.searching)
 		}
-		if want.follow && m.layout.Mode != ModeTooSmall && p.Len() > 0 && p.sel != p.Len()-1 {
+		if want.follow && p.Len() > 0 && p.sel != p.Len()-1 {
 			t.Fatalf("after %s at %dx%d: following, but entry %d of %d is selected", what, w, h, p.sel+1, p.Len())
 		}
 		if !want.follow {
@@ -381,8 +381,12 @@ func TestResizeStormWhileStreaming(t *testing.T) {
 			case <-time.After(time.Millisecond):
 			}
 		case m.layout.Mode == ModeTooSmall:
-			// Keys are pressed only while the panes are on screen: the
-			// operator cannot see what a key would act on otherwise.
+			// The operator cannot see what a key would act on: every key
+			// but quit is ignored, so the expectation does not change.
+			press([]string{"tab", "shift+tab", "j", "k", "G", "f", "/", "y", "e", "?"}[rng.IntN(10)])
+			if m.dialog != nil || m.showHelp || m.transcript.Searching() {
+				t.Fatalf("a key opened an overlay while the terminal was too small")
+			}
 		default: // a key
 			es := m.transcript.Entries()
 			k := []string{"tab", "shift+tab", "j", "k", "G", "f", "/"}[rng.IntN(7)]
@@ -638,5 +642,70 @@ func TestUnicodeEverywhere(t *testing.T) {
 		if !strings.Contains(v, s) {
 			t.Errorf("the screen lacks %q:\n%s", s, v)
 		}
+	}
+}
+
+// TestTooSmallKeepsFollowingAndIgnoresKeys shrinks the terminal below the
+// minimum while a session streams into a focused, following transcript.
+// The selection must keep up with the newest line (the title, copy and
+// explainer act on it once the panes come back), and keys the operator
+// presses blind must do nothing except quit.
+func TestTooSmallKeepsFollowingAndIgnoresKeys(t *testing.T) {
+	be := newFakeBackend()
+	m := New(Options{Backend: be, Params: Params{Server: "127.0.0.1:2525", Protocol: "smtp"},
+		Now: func() time.Time { return time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC) }})
+	hs := newHarness(t, m, 80, 24)
+	hs.press("r")
+	hs.until("connected", func(m *Model) bool { return m.sess != nil && m.transcript.Len() >= 2 })
+	hs.press("tab")
+	if m.focus != PaneTranscript {
+		t.Fatalf("focus %v, want the transcript", m.focus)
+	}
+	st := m.store
+	hs.send(tea.WindowSizeMsg{Width: 30, Height: 8})
+	if m.layout.Mode != ModeTooSmall {
+		t.Fatalf("30x8 is in mode %v, want too small", m.layout.Mode)
+	}
+	for i := 0; i < 10; i++ {
+		st.Append(transcript.Entry{Dir: transcript.Server, Raw: []byte(fmt.Sprintf("250-line %d", i))})
+	}
+	hs.until("caught up", func(m *Model) bool { return m.transcript.Len() == st.Len() })
+	p := m.transcript
+	if e, ok := p.Selected(); !p.Following() || !ok || p.sel != p.Len()-1 {
+		t.Fatalf("too small: following %v, selected %q (entry %d of %d); want the newest", p.Following(), e.Text(), p.sel+1, p.Len())
+	}
+	// Blind keys: none may move the selection, leave follow mode, change
+	// focus, open an overlay, connect or copy.
+	status := m.status
+	for _, k := range []string{"k", "up", "g", "f", "y", "Y", "/", "e", "tab", "shift+tab", "?", "m", "r", "x", "X", "enter", "esc", "i", "t"} {
+		_, cmd := m.Update(keyMsg(k))
+		if cmd != nil {
+			t.Errorf("too small: key %q returned a command", k)
+		}
+		if !p.Following() || p.sel != p.Len()-1 || m.focus != PaneTranscript || m.dialog != nil || p.Searching() || m.showHelp || m.status != status {
+			t.Fatalf("too small: key %q acted (following %v, entry %d of %d, focus %v, dialog %v, searching %v, help %v, status %q)",
+				k, p.Following(), p.sel+1, p.Len(), m.focus, m.dialog != nil, p.Searching(), m.showHelp, m.status)
+		}
+	}
+	m.Update(tea.PasteMsg{Content: "pasted"})
+	m.Update(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
+	if !p.Following() || p.Searching() {
+		t.Fatalf("too small: a paste or the wheel acted")
+	}
+	hs.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if title := fmt.Sprintf("%d/%d [follow]", p.Len(), p.Len()); !strings.Contains(screen(m), title) {
+		t.Errorf("back at 80x24 the title does not read %q:\n%s", title, screen(m))
+	}
+	_, cmd := m.Update(keyMsg("y"))
+	if cmd == nil {
+		t.Fatal("y copies nothing")
+	}
+	if got := fmt.Sprint(cmd()); !strings.Contains(got, "250-line 9") {
+		t.Errorf("y copies %q, want the newest line", got)
+	}
+	// q still quits while too small.
+	hs.send(tea.WindowSizeMsg{Width: 30, Height: 8})
+	if _, cmd := m.Update(keyMsg("q")); cmd == nil || !m.quitting {
+		t.Errorf("q does not quit while the terminal is too small")
 	}
 }
