@@ -45,7 +45,7 @@ func ParseCaps(r Reply) Caps {
 		if len(f) == 0 {
 			continue
 		}
-		kw := strings.ToUpper(f[0])
+		kw := asciiUpper(f[0])
 		params := f[1:]
 		if strings.HasPrefix(kw, "AUTH=") {
 			params = append([]string{f[0][5:]}, params...)
@@ -67,6 +67,26 @@ func ParseCaps(r Reply) Caps {
 	return c
 }
 
+// asciiUpper upper-cases ASCII letters only. EHLO keywords are ASCII
+// (RFC 5321 §4.1.1.1: ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")),
+// and Unicode case mapping is not a round trip ("İ" lower-cases to "i"
+// plus a combining dot, which upper-cases to two runes), so a keyword a
+// hostile server invents must still be found under the name it is listed.
+func asciiUpper(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'a' && c <= 'z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'a' && b[j] <= 'z' {
+					b[j] -= 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
 func containsFold(list []string, s string) bool {
 	for _, x := range list {
 		if strings.EqualFold(x, s) {
@@ -78,13 +98,13 @@ func containsFold(list []string, s string) bool {
 
 // Has reports whether the keyword (any case) was announced.
 func (c Caps) Has(keyword string) bool {
-	_, ok := c.byKey[strings.ToUpper(keyword)]
+	_, ok := c.byKey[asciiUpper(keyword)]
 	return ok
 }
 
 // Get returns the capability for keyword.
 func (c Caps) Get(keyword string) (Capability, bool) {
-	i, ok := c.byKey[strings.ToUpper(keyword)]
+	i, ok := c.byKey[asciiUpper(keyword)]
 	if !ok {
 		return Capability{}, false
 	}
