@@ -782,9 +782,9 @@ func (m *Model) showChecklist(ev Evidence) {
 // the last line, sanitised.
 func replySummary(r transcript.Reply) string {
 	if len(r.Lines) == 0 {
-		return transcript.PrintableString(r.Code)
+		return display(r.Code)
 	}
-	return ansiCut(transcript.PrintableString(r.Lines[len(r.Lines)-1]), 40)
+	return ansiCut(display(r.Lines[len(r.Lines)-1]), 40)
 }
 
 func (m *Model) exportName() string {

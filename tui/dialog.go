@@ -9,8 +9,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/mailflow/mailflow/session/transcript"
 )
 
 // Export formats, as passed to Options.Export.
@@ -155,11 +153,11 @@ func (d *exportDialog) View(st Styles, w, h int) []string {
 	out = append(out, d.input.View())
 	switch {
 	case d.confirm:
-		out = append(out, "", st.Text.Bad.Render(transcript.PrintableString(d.Path())+" exists. Overwrite? y/n"))
+		out = append(out, "", st.Text.Bad.Render(display(d.Path())+" exists. Overwrite? y/n"))
 	case d.busy:
 		out = append(out, "", st.Text.Dim.Render("writing ..."))
 	case d.err != "":
-		out = append(out, "", st.App.Error.Render("✗ "+transcript.PrintableString(d.err)))
+		out = append(out, "", st.App.Error.Render("✗ "+display(d.err)))
 	default:
 		out = append(out, "", st.Text.Dim.Render("enter saves · esc cancels"))
 	}

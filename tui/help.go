@@ -7,8 +7,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-
-	"github.com/mailflow/mailflow/session/transcript"
 )
 
 // ShortHelp returns the footer bindings: the focused pane's first, then
@@ -158,7 +156,7 @@ func (m *Model) grid(body Rect) []string {
 
 func (m *Model) header() string {
 	p := m.opts.Params
-	ps := transcript.PrintableString
+	ps := display
 	left := "mailflow"
 	if m.scenario != "" {
 		left += " lab[" + ps(m.scenario) + "]"

@@ -316,7 +316,7 @@ func wizardReply(r transcript.Reply) wizard.Reply {
 // failureReason is the short description of a transport error given to
 // the machine (shown as is, so it is sanitised and cut).
 func failureReason(err error) string {
-	return ansiCut(transcript.PrintableString(err.Error()), 120)
+	return ansiCut(display(err.Error()), 120)
 }
 
 // skipStep leaves out the current step (and its group).

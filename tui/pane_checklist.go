@@ -2,8 +2,6 @@ package tui
 
 import (
 	"charm.land/lipgloss/v2"
-
-	"github.com/mailflow/mailflow/session/transcript"
 )
 
 // checklistPane lists the possible reasons for the last failure, with
@@ -48,11 +46,11 @@ func (p *checklistPane) render(w int) []string {
 	}
 	var out []string
 	if p.step != "" {
-		out = append(out, st.Text.Heading.Render(fit("step: "+transcript.PrintableString(p.step), w)))
+		out = append(out, st.Text.Heading.Render(fit("step: "+display(p.step), w)))
 	}
 	for _, it := range p.items {
 		g, word, gs := statusGlyph(st, it.Status)
-		for i, l := range wrapPlain(transcript.PrintableString(it.Title), max(1, w-2)) {
+		for i, l := range wrapPlain(display(it.Title), max(1, w-2)) {
 			lead := "  "
 			if i == 0 {
 				lead = gs.Render(g) + " "
@@ -63,7 +61,7 @@ func (p *checklistPane) render(w int) []string {
 		if it.Why != "" {
 			why += ": " + it.Why
 		}
-		for _, l := range wrapPlain(transcript.PrintableString(why), max(1, w-2)) {
+		for _, l := range wrapPlain(display(why), max(1, w-2)) {
 			out = append(out, "  "+st.Text.Dim.Render(l))
 		}
 	}

@@ -5,8 +5,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/mailflow/mailflow/session/transcript"
 )
 
 // textPane is a bounded block of wrapped lines with a scroll offset. The
@@ -70,7 +68,7 @@ func (t *textPane) FullHelp() [][]key.Binding {
 // para wraps text to w with an optional styled label on the first line
 // and a hanging indent.
 func para(st Styles, label, text string, w int) []string {
-	text = transcript.PrintableString(text)
+	text = display(text)
 	if label == "" {
 		var out []string
 		for _, l := range wrapPlain(text, w) {
@@ -104,7 +102,7 @@ func bullets(st Styles, title string, items []string, w int) []string {
 	}
 	out := []string{st.Text.Heading.Render(title)}
 	for _, it := range items {
-		for i, l := range wrapPlain(transcript.PrintableString(it), max(1, w-2)) {
+		for i, l := range wrapPlain(display(it), max(1, w-2)) {
 			lead := "  "
 			if i == 0 {
 				lead = "- "
@@ -156,9 +154,9 @@ func (p *explainPane) render(w int) []string {
 		return append(out, p.verdictLines(w)...)
 	}
 	ex := p.ex
-	head := transcript.PrintableString(ex.Code)
+	head := display(ex.Code)
 	if ex.Enhanced != "" {
-		head += " " + transcript.PrintableString(ex.Enhanced)
+		head += " " + display(ex.Enhanced)
 	}
 	glyph, hs := "✓", st.Text.Good
 	switch ex.Class {
@@ -170,7 +168,7 @@ func (p *explainPane) render(w int) []string {
 	tags := []string{}
 	for _, s := range []string{ex.Class, ex.Category} {
 		if s != "" {
-			tags = append(tags, transcript.PrintableString(s))
+			tags = append(tags, display(s))
 		}
 	}
 	line := glyph + " " + head
@@ -187,7 +185,7 @@ func (p *explainPane) render(w int) []string {
 		out = append(out, para(st, "", ex.Summary, w)...)
 	}
 	for _, l := range ex.Lines {
-		for _, wl := range wrapPlain("| "+transcript.PrintableString(l), w) {
+		for _, wl := range wrapPlain("| "+display(l), w) {
 			out = append(out, st.Text.Dim.Render(wl))
 		}
 	}

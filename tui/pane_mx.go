@@ -7,8 +7,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-
-	"github.com/mailflow/mailflow/session/transcript"
 )
 
 // mxPane shows the MX picture: problems first, then one row per mail
@@ -149,7 +147,7 @@ func verdictGlyph(st Styles, v Verdict) (string, lipgloss.Style) {
 // View draws the problems, a header and the visible rows.
 func (p *mxPane) View() string {
 	st := p.st
-	ps := transcript.PrintableString
+	ps := display
 	var out []string
 	for _, pr := range p.problems {
 		out = append(out, st.Text.Bad.Render(fit("! "+ps(pr), p.w)))
@@ -165,7 +163,7 @@ func (p *mxPane) View() string {
 		if p.running {
 			msg = "looking up MX for " + ps(p.domain) + " ..."
 		}
-		out = append(out, st.Text.Dim.Render(msg))
+		out = append(out, st.Text.Dim.Render(fit(msg, p.w)))
 		return strings.Join(out, "\n")
 	}
 	if p.wide() {

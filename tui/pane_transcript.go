@@ -427,7 +427,7 @@ func (p *transcriptPane) render(e transcript.Entry) []string {
 		suffix += "  (" + fmtRTT(e.RTT) + ")"
 	}
 	if e.Annotation != "" {
-		suffix += "  # " + transcript.PrintableString(e.Annotation)
+		suffix += "  # " + display(e.Annotation)
 	}
 	indent := strings.Repeat(" ", prefixW)
 	out := make([]string, 0, len(wrapped)+1)

@@ -10,8 +10,6 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-
-	"github.com/mailflow/mailflow/session/transcript"
 )
 
 // WizardMode is how the operator drives the procedure.
@@ -286,7 +284,7 @@ func (p *wizardPane) complete() {
 	}
 	switch len(cands) {
 	case 0:
-		p.hint = "no command starts with " + transcript.PrintableString(v)
+		p.hint = "no command starts with " + display(v)
 		return
 	case 1:
 		p.input.SetValue(cands[0])
@@ -351,7 +349,7 @@ func (p *wizardPane) View() string {
 	if p.mode != ModeGuided || p.secret {
 		bottom = append(bottom, p.input.View())
 		if p.hint != "" {
-			bottom = append(bottom, st.Text.Dim.Render(transcript.PrintableString(p.hint)))
+			bottom = append(bottom, st.Text.Dim.Render(display(p.hint)))
 		}
 	}
 	var detail []string
@@ -416,9 +414,9 @@ func (p *wizardPane) View() string {
 		if i == p.cur && s.State == StepPending {
 			g, gs = "▸", st.State.Current
 		}
-		line := gs.Render(g) + " " + transcript.PrintableString(s.Title)
+		line := gs.Render(g) + " " + display(s.Title)
 		if s.Result != "" {
-			line += st.Text.Dim.Render("  " + transcript.PrintableString(s.Result))
+			line += st.Text.Dim.Render("  " + display(s.Result))
 		}
 		list = append(list, fit(line, p.w))
 	}

@@ -5,8 +5,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/mailflow/mailflow/session/transcript"
 )
 
 // ScenarioInfo is one fault the lab can inject, as the picker lists it.
@@ -83,7 +81,7 @@ func (m *Model) pickerView(w, h int) []string {
 	st := m.st
 	out := []string{st.App.Header.Render("Lab scenario") + st.Text.Dim.Render("  ↑/↓ choose • enter switch • esc close")}
 	if p.err != "" {
-		out = append(out, st.App.Error.Render("✗ "+transcript.PrintableString(p.err)))
+		out = append(out, st.App.Error.Render("✗ "+display(p.err)))
 	}
 	rows := max(1, h-len(out))
 	start := 0

@@ -13,7 +13,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mailflow/mailflow/diag/addr"
-	"github.com/mailflow/mailflow/session/transcript"
 )
 
 // The start screen is what `mailflow` with no argument shows: one line to
@@ -240,7 +239,7 @@ func (m *Model) onLab(msg labMsg) tea.Cmd {
 func (m *Model) startView(w, h int) []string {
 	s := m.start
 	st := m.st
-	ps := transcript.PrintableString
+	ps := display
 	out := []string{
 		st.App.Header.Render("What should mailflow test?"),
 		"",

@@ -563,11 +563,13 @@ func newUniBackend() uniBackend {
 		{Row: &MXRow{Pref: 20, Host: "раypal.example", Addrs: []string{"2001:db8::1", "192.0.2.20"}, RDNS: "\u202emoc.live", RDNSVerdict: Bad, Probe: "421 \x1b[31mbusy\x9b", ProbeVerdict: Bad}},
 		{Row: &MXRow{Pref: 30, Host: "メール.例え.jp", Addrs: []string{"192.0.2.30"}, RDNS: "👩‍💻.example", Probe: "220 e\u0301\u0301 שלום"}},
 		{Row: &MXRow{Pref: 40, Host: "xn--bcher-kva.example", Addrs: []string{"192.0.2.40"}}},
+		// TABs in every field: a TAB on screen jumps to a tab stop.
+		{Row: &MXRow{Pref: 50, Host: "t\tab.example", Addrs: []string{"192.0.2.50\t"}, RDNS: "\tr.example", Probe: "220\tok"}},
 	}
 	be.greeting = []string{"220-bücher.example ESMTP " + hostileText, "220 ready 👨‍👩‍👧‍👦"}
 	be.replies = map[string][]string{
 		"EHLO": {"250-bücher.example Grüße " + hostileText, "250-PIPELINING", "250 SIZE 10240000"},
-		"MAIL": {"250 2.1.0 送信者 OK e\u0301 \u202e"},
+		"MAIL": {"250 2.1.0\t送信者 OK e\u0301 \u202e"},
 		"RCPT": {"250 2.1.5 受信者 OK 🇯🇵 \x1b]8;;http://evil\x07link\x1b]8;;\x07"},
 		"DATA": {"354 データを入力 \u2028 end with <CRLF>.<CRLF>"},
 		"QUIT": {"221 2.0.0 さようなら \u0645\u0639 \u0627\u0644\u0633\u0644\u0627\u0645\u0629"},
@@ -586,7 +588,7 @@ func TestUnicodeEverywhere(t *testing.T) {
 	be := newUniBackend()
 	p := Params{Domain: "bücher.example", Protocol: "smtp", From: "me@example.org", To: "nobody@example.net",
 		HELO: "client.example.org", Subject: "Tést ̈ çömbïnïng e\u0301\u0302 Ǹ 🇯🇵 件名 \u202eevil"}
-	m := New(Options{Backend: be, Params: p, Scenario: "ラボ\u202e",
+	m := New(Options{Backend: be, Params: p, Scenario: "ラ\tボ\u202e",
 		Now: func() time.Time { return time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC) }})
 	hs := newHarness(t, m, 100, 30)
 	hs.press("enter")
@@ -604,7 +606,7 @@ func TestUnicodeEverywhere(t *testing.T) {
 	if s, ok := m.wizard.CurrentStep(); !ok || s.ID != "subject" || len(s.Send) == 0 || !strings.Contains(s.Send[0], "件名") {
 		t.Fatalf("the current step is not the Subject header with its Unicode: %+v", s)
 	}
-	m.status = "status " + hostileText
+	m.status = "status\t" + hostileText
 	// Every line of the transcript goes through the explainer once.
 	hs.press("tab")
 	for i := 0; i < m.transcript.Len(); i++ {

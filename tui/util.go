@@ -5,7 +5,17 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mailflow/mailflow/session/transcript"
 )
+
+// display makes text from outside the program (the network, DNS, files,
+// the command line, error messages quoting them) fit to draw: it is
+// sanitised with transcript.PrintableString, which keeps TAB, and each
+// TAB becomes spaces, since the terminal would move the cursor to a tab
+// stop that no width count knows about. Every such string goes through
+// display before it is measured, padded or drawn.
+func display(s string) string { return expandTabs(transcript.PrintableString(s)) }
 
 // fit returns s cut or padded with spaces to exactly w cells. s may hold
 // ANSI styling; widths are measured with x/ansi, never with len.
