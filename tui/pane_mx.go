@@ -167,7 +167,7 @@ func (p *mxPane) View() string {
 		return strings.Join(out, "\n")
 	}
 	if p.wide() {
-		out = append(out, st.Text.Label.Render(fit(fmt.Sprintf(" %-4s %-28s %-22s %-12s %s", "pref", "host", "addresses", "rDNS", "probe"), p.w)))
+		out = append(out, st.Text.Label.Render(fit(fmt.Sprintf(" %-5s %-27s %-22s %-12s %s", "pref", "host", "addresses", "rDNS", "probe"), p.w)))
 	} else {
 		out = append(out, st.Text.Label.Render(fit(" pref host / addr rDNS probe", p.w)))
 	}
@@ -179,8 +179,10 @@ func (p *mxPane) View() string {
 		addrs := ps(strings.Join(r.Addrs, ","))
 		var lines []string
 		if p.wide() {
-			lines = []string{fmt.Sprintf("%-4d %-28s %-22s ", r.Pref, ansiCut(ps(r.Host), 28), ansiCut(addrs, 22)) +
-				rs.Render(rg) + " " + fmt.Sprintf("%-10s ", ansiCut(ps(r.RDNS), 10)) + pss.Render(pg) + " " + ps(r.Probe)}
+			// A preference is up to five digits (RFC 1035 section 3.3.9:
+			// a 16-bit number); every column is padded by cells.
+			lines = []string{fmt.Sprintf("%-5d ", r.Pref) + cell(ps(r.Host), 27) + " " + cell(addrs, 22) + " " +
+				rs.Render(rg) + " " + cell(ps(r.RDNS), 10) + " " + pss.Render(pg) + " " + ps(r.Probe)}
 		} else {
 			lines = []string{
 				fmt.Sprintf("%-4d %s", r.Pref, ps(r.Host)),

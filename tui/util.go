@@ -17,6 +17,11 @@ import (
 // display before it is measured, padded or drawn.
 func display(s string) string { return expandTabs(transcript.PrintableString(s)) }
 
+// cell returns s cut with an ellipsis or padded with spaces to exactly w
+// cells: a table column. fmt's %-Ns pads by runes, which misaligns every
+// later column after a wide or combining character.
+func cell(s string, w int) string { return fit(ansiCut(s, w), w) }
+
 // fit returns s cut or padded with spaces to exactly w cells. s may hold
 // ANSI styling; widths are measured with x/ansi, never with len.
 func fit(s string, w int) string {
