@@ -239,6 +239,10 @@ func (m *Model) setStyles(st Styles) {
 
 // Update is the only place state changes.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	msg, ok := m.filterInput(msg)
+	if !ok {
+		return m, nil
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.resize(msg.Width, msg.Height)

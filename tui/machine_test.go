@@ -10,7 +10,9 @@ import (
 // prompt, sent base64-encoded, registered as a secret and kept nowhere
 // in the model.
 func TestPasswordPrompt(t *testing.T) {
-	const pw = "s3cret-Passw0rd"
+	// A password is sent exactly as typed, even the invisible format
+	// characters every other input drops.
+	const pw = "s3cret-Pass\u200bw0rd\u202e"
 	be := newFakeBackend()
 	be.replies["EHLO"] = []string{"250-mx1.example.net", "250 AUTH LOGIN PLAIN"}
 	be.replies["AUTH"] = []string{"334 VXNlcm5hbWU6"}

@@ -530,7 +530,7 @@ func (p *transcriptPane) statusLine() string {
 	}
 	s := ""
 	if p.query != "" {
-		s = "/" + p.query + "  n/N"
+		s = "/" + display(p.query) + "  n/N"
 	}
 	if p.status != "" {
 		s += "  " + p.status

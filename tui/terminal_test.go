@@ -711,3 +711,95 @@ func TestTooSmallKeepsFollowingAndIgnoresKeys(t *testing.T) {
 		t.Errorf("q does not quit while the terminal is too small")
 	}
 }
+
+// inputHostile holds characters a paste or a terminal can deliver that
+// the text inputs must not keep: bidi overrides and isolates, marks, the
+// line and paragraph separators, a BOM, a zero-width space, a soft
+// hyphen, a C1 control, DEL and BEL, between ordinary letters.
+const inputHostile = "a\u202eb\u2066c\u2028d\u200fe\ufefff\u200bg\u00adh\u009bi\x7fj\x07k\u2029l\u061cm"
+
+// TestInputsDropBidiAndFormatChars pastes and types inputHostile into
+// every text input (the start screen, the search, the export path, the
+// wizard prompt) and shows the search query in the status line: none of
+// those characters may reach the input's value or the screen, and the
+// letters around them must all arrive, in order.
+func TestInputsDropBidiAndFormatChars(t *testing.T) {
+	const letters = "abcdefghijklm"
+	bad := func(s string) string {
+		for _, r := range ansi.Strip(s) {
+			if forbiddenRune(r) || r == 0x200b || r == 0xad || r == 0x2029 {
+				return fmt.Sprintf("%U", r)
+			}
+		}
+		return ""
+	}
+	type input struct {
+		name  string
+		open  func(t *testing.T) *Model
+		value func(m *Model) string
+	}
+	inputs := []input{
+		{"start screen", func(t *testing.T) *Model {
+			return newStartModel(newFakeBackend(), nil)
+		}, func(m *Model) string { return m.start.input.Value() }},
+		{"search", func(t *testing.T) *Model {
+			m := newTestModel(newFakeBackend(), testParams())
+			m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+			m.Update(keyMsg("/"))
+			return m
+		}, func(m *Model) string { return m.transcript.input.Value() }},
+		{"export path", func(t *testing.T) *Model {
+			m := newTestModel(newFakeBackend(), testParams())
+			m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+			m.Update(keyMsg("e"))
+			m.dialog.input.SetValue("")
+			return m
+		}, func(m *Model) string { return m.dialog.input.Value() }},
+		{"wizard prompt", func(t *testing.T) *Model {
+			m := newTestModel(newFakeBackend(), testParams())
+			m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+			m.Update(keyMsg("m")) // practice mode opens the prompt
+			if !m.wizard.Typing() {
+				t.Fatalf("the wizard prompt is not open (mode %v)", m.wizard.Mode())
+			}
+			return m
+		}, func(m *Model) string { return m.wizard.input.Value() }},
+	}
+	for _, in := range inputs {
+		for _, how := range []string{"paste", "type"} {
+			t.Run(in.name+"/"+how, func(t *testing.T) {
+				m := in.open(t)
+				m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+				if how == "paste" {
+					m.Update(tea.PasteMsg{Content: inputHostile})
+				} else {
+					for _, r := range inputHostile {
+						m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+					}
+				}
+				v := in.value(m)
+				if r := bad(v); r != "" {
+					t.Errorf("the input keeps %s: %q", r, v)
+				}
+				if v != letters {
+					t.Errorf("the input holds %q, want %q", v, letters)
+				}
+				if r := bad(m.View().Content); r != "" {
+					t.Errorf("%s reaches the screen:\n%s", r, screen(m))
+				}
+			})
+		}
+	}
+	// The query a search was made with is shown in the status line, so
+	// it is sanitised there too, however it was set.
+	m := newTestModel(newFakeBackend(), testParams())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.transcript.query = inputHostile
+	m.transcript.refresh()
+	for _, r := range ansi.Strip(m.transcript.statusLine()) {
+		if forbiddenRune(r) {
+			t.Errorf("the status line shows %U: %q", r, ansi.Strip(m.transcript.statusLine()))
+			break
+		}
+	}
+}
