@@ -171,10 +171,10 @@ set -- $(vals bench/tuimem.sh "$MF" "$W/mfbench" 1000000)
 row "7c. TUI holding 1,000,000 lines: mailflow replay of a $2 MB JSON-lines file in tmux, to the last line and out" "peak RSS $4 MiB ($5 bytes/entry)" "first frame after $3 ms" "" ""
 "$W/mfbench" jsonl -entries 1000000 -out "$W/big.jsonl" >/dev/null
 set -- $(vals "$W/mfbench" replay -in "$W/big.jsonl")
-# ENTRIES READ_MS MODEL_FRAME_MS HEAP_MB HEAP_BYTES_PER_ENTRY PEAK_RSS_AFTER_READ_MB PEAK_RSS_MB
-row "7c. the same in one process (mfbench replay): transcript.ReadJSONL, then tui.New + first View" "read $2 ms, model and frame $3 ms; heap $5 bytes/entry; peak RSS $7 MiB" "" "" ""
+# ENTRIES READ_MS READ_CPU_MS MODEL_FRAME_MS MODEL_FRAME_CPU_MS HEAP_MB HEAP_BYTES_PER_ENTRY PEAK_RSS_AFTER_READ_MB PEAK_RSS_MB
+row "7c. the same in one process (mfbench replay): transcript.ReadJSONL, then tui.New + first View" "read $2 ms ($3 ms CPU), model and frame $4 ms ($5 ms CPU); heap $7 bytes/entry; peak RSS $8 MiB after reading, $9 MiB in all" "" "" ""
 set -- $(vals "$W/mfbench" replay -onepass -in "$W/big.jsonl")
-row "7c. the same with a one-pass reader (mfbench replay -onepass, the proposed fix)" "read $2 ms, model and frame $3 ms; heap $5 bytes/entry; peak RSS $7 MiB" "" "" ""
+row "7c. the same with a one-pass reader (mfbench replay -onepass, the proposed fix)" "read $2 ms ($3 ms CPU), model and frame $4 ms ($5 ms CPU); heap $7 bytes/entry; peak RSS $8 MiB after reading, $9 MiB in all" "" "" ""
 rm -f "$W/big.jsonl"
 pane=$(awk '/^BenchmarkTranscriptMemory/ { for (i = 1; i < NF; i++) if ($(i+1) == "pane-B/entry") print $i }' "$W/tui.out")
 row "7c. live session: what the transcript pane adds to the store per entry (BenchmarkTranscriptMemory)" "${pane:-?} bytes/entry" "" "" ""
