@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode"
 
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -76,4 +77,43 @@ func (m *Model) filterInput(msg tea.Msg) (tea.Msg, bool) {
 		return msg, true
 	}
 	return msg, true
+}
+
+// screenInputs passes the value of every text input through
+// screenInputText
+// after a key or a paste, so that what the operator typed or pasted is
+// as wide by wcwidth as by grapheme (see screenText): the row holding
+// the input then keeps its width on every terminal. It is the value, not
+// only its view, that changes, because the text input measures and
+// scrolls the value itself. The password prompt is left alone (its echo
+// is masked).
+func (m *Model) screenInputs() {
+	if m.start != nil && screenInput(&m.start.input) {
+		m.start.validate()
+	}
+	if m.dialog != nil {
+		screenInput(&m.dialog.input)
+	}
+	screenInput(&m.transcript.input)
+	if !m.wizard.AskingSecret() {
+		screenInput(&m.wizard.input)
+	}
+}
+
+// screenInput applies screenText to in's value, keeping the cursor after
+// the same text, and reports whether the value changed.
+func screenInput(in *textinput.Model) bool {
+	v := in.Value()
+	if isASCII(v) {
+		return false
+	}
+	n := screenInputText(v)
+	if n == v {
+		return false
+	}
+	rs := []rune(v)
+	pos := min(max(0, in.Position()), len(rs))
+	in.SetValue(n)
+	in.SetCursor(len([]rune(screenInputText(string(rs[:pos])))))
+	return true
 }

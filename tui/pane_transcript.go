@@ -412,7 +412,7 @@ func (p *transcriptPane) render(e transcript.Entry) []string {
 	case e.Reply != nil && !e.Reply.OK:
 		style = ts.Fail
 	}
-	text := e.Text()
+	text := screenText(e.Text()) // as wide by wcwidth as by grapheme
 	if e.Partial {
 		text += " [no line end]"
 	}

@@ -22,11 +22,17 @@ import (
 // cellsOf maps a rendered line to terminal cells: cells[x] is the grapheme
 // cluster that starts at column x, "" for the second cell of a wide one.
 // Zero-width clusters join the cell before them, as a terminal draws them.
-func cellsOf(line string) []string {
+func cellsOf(line string) []string { return cellsBy(line, ansi.GraphemeWidth) }
+
+// cellsBy is cellsOf with the clusters measured by method: GraphemeWidth
+// as a terminal in Unicode core mode (2027) draws them, WcWidth as every
+// other terminal, and bubbletea's renderer unless the terminal reports
+// mode 2027, do (the sum of the runes' wcwidth).
+func cellsBy(line string, method ansi.Method) []string {
 	s := ansi.Strip(line)
 	var out []string
 	for s != "" {
-		c, w := ansi.FirstGraphemeCluster(s, ansi.GraphemeWidth)
+		c, w := ansi.FirstGraphemeCluster(s, method)
 		if c == "" {
 			break
 		}
@@ -90,9 +96,15 @@ func viewProblems(raw string, l Layout, grid bool, title func(PaneID) string, w,
 		bad = append(bad, fmt.Sprintf("%d lines for a height of %d", len(lines), h))
 	}
 	for i, l := range lines {
-		lw := ansi.StringWidth(l)
+		// Both measures must agree with the window: the model measures
+		// by grapheme clusters, the renderer and most terminals by
+		// wcwidth.
+		lw, wc := ansi.StringWidth(l), ansi.StringWidthWc(l)
 		if lw > w || (exact && lw != w) {
 			bad = append(bad, fmt.Sprintf("line %d is %d cells for a width of %d: %q", i, lw, w, ansi.Strip(l)))
+		}
+		if wc > w || (exact && wc != w) {
+			bad = append(bad, fmt.Sprintf("line %d is %d cells by wcwidth for a width of %d: %q", i, wc, w, ansi.Strip(l)))
 		}
 	}
 	for i := 0; i < len(raw); i++ {
@@ -114,9 +126,20 @@ func viewProblems(raw string, l Layout, grid bool, title func(PaneID) string, w,
 	if l.Mode != ModeCompact && l.Mode != ModeRoomy || !grid {
 		return bad
 	}
+	for _, method := range []ansi.Method{ansi.GraphemeWidth, ansi.WcWidth} {
+		bad = append(bad, gridProblems(lines, l, title, method)...)
+	}
+	return bad
+}
+
+// gridProblems checks that the panes' borders (boxed) or title bars
+// (compact) are in their columns when lines are measured by method.
+func gridProblems(lines []string, l Layout, title func(PaneID) string, method ansi.Method) []string {
+	var bad []string
+	how := map[ansi.Method]string{ansi.GraphemeWidth: "by grapheme", ansi.WcWidth: "by wcwidth"}[method]
 	cells := make([][]string, len(lines))
 	for i, ln := range lines {
-		cells[i] = cellsOf(ln)
+		cells[i] = cellsBy(ln, method)
 	}
 	at := func(x, y int) string {
 		if y < 0 || y >= len(cells) || x < 0 || x >= len(cells[y]) {
@@ -132,7 +155,7 @@ func viewProblems(raw string, l Layout, grid bool, title func(PaneID) string, w,
 		if l.Bordered() && r.W >= 4 && r.H >= 3 {
 			want := func(x, y int, g string) {
 				if c := at(x, y); c != g {
-					bad = append(bad, fmt.Sprintf("%v pane: cell (%d,%d) is %q, want border %q; row: %q", id, x, y, c, g, ansi.Strip(lines[y])))
+					bad = append(bad, fmt.Sprintf("%v pane: cell (%d,%d) %s is %q, want border %q; row: %q", id, x, y, how, c, g, ansi.Strip(lines[y])))
 				}
 			}
 			want(r.X, r.Y, "╭")
@@ -147,10 +170,10 @@ func viewProblems(raw string, l Layout, grid bool, title func(PaneID) string, w,
 		}
 		// Compact: a one-line title bar starting with the focus mark.
 		if c := at(r.X, r.Y); c != " " && c != "▸" {
-			bad = append(bad, fmt.Sprintf("%v pane: title bar starts with %q at (%d,%d); row: %q", id, c, r.X, r.Y, ansi.Strip(lines[r.Y])))
+			bad = append(bad, fmt.Sprintf("%v pane: title bar starts with %q at (%d,%d) %s; row: %q", id, c, r.X, r.Y, how, ansi.Strip(lines[r.Y])))
 		}
 		if title := title(id); r.W >= 2 && at(r.X+1, r.Y) != title[:1] {
-			bad = append(bad, fmt.Sprintf("%v pane: title %q does not start at column %d; row: %q", id, title, r.X+1, ansi.Strip(lines[r.Y])))
+			bad = append(bad, fmt.Sprintf("%v pane: title %q does not start at column %d %s; row: %q", id, title, r.X+1, how, ansi.Strip(lines[r.Y])))
 		}
 	}
 	return bad
@@ -195,6 +218,11 @@ func TestViewProblemsCatches(t *testing.T) {
 			"escape":       cut(row, x) + "\x1b[2J" + rest(row, x+1),
 			"extra line":   "",
 			"swapped cell": cut(row, x-3) + "x" + rest(row, x-2),
+			// Two cells by grapheme, eight by wcwidth: only a
+			// terminal without mode 2027 shows the row too long.
+			"zwj family": cut(row, x) + "👨\u200d👩\u200d👧\u200d👦" + rest(row, x+2),
+			// Two cells by grapheme, one by wcwidth: too short.
+			"vs16 heart": cut(row, x) + "❤\ufe0f" + rest(row, x+2),
 		}
 		for name, bad := range spoil {
 			ls := append([]string(nil), lines...)
@@ -529,7 +557,18 @@ func TestVeryWideAndTallTerminals(t *testing.T) {
 // OSC 52 clipboard write), a zero-width space, a line separator, a BOM,
 // fullwidth letters, a tab and bytes that are not UTF-8.
 const hostileText = "日本語のメール 👩‍💻 👨‍👩‍👧‍👦 🇯🇵 e\u0301 Z\u0351\u0300\u0353 مرحبا بالعالم שלום עולם " +
-	"\u202egnp.exe\u202c \u009b2J \x9b31m \x1b[2J\x1b]52;c;ZXZpbA==\x07 ＡＢＣ a\u200bb\u2028c\ufeffd tab\there \xff\xfe end"
+	"\u202egnp.exe\u202c \u009b2J \x9b31m \x1b[2J\x1b]52;c;ZXZpbA==\x07 ＡＢＣ a\u200bb\u2028c\ufeffd tab\there \xff\xfe end " +
+	hostileJoined
+
+// hostileJoined holds clusters whose width by grapheme and by wcwidth
+// differ (bubbletea's renderer and most terminals use wcwidth): a ZWJ
+// family (2 and 8 cells), a ZWJ profession (2 and 4), a heart with VS16
+// (2 and 1), a skin-toned thumb (2 and 4), Hangul as conjoining jamo
+// (2 and 4), Devanagari conjuncts and a vowel sign (1 and 2), Thai with
+// sara am (1 and 2), a keycap (2 and 1) and a lone regional indicator
+// (2 and 1).
+const hostileJoined = "👨\u200d👩\u200d👧\u200d👦 👩\u200d💻 ❤\ufe0f 👍\U0001F3FD \u1100\u1161\u11a8\u1112\u1161\u11ab " +
+	"क्षत्रिय स्ते न्हें น้ำ 1\ufe0f\u20e3 🇯 x"
 
 // uniBackend is the fake backend with Unicode everywhere: MX rows, the
 // explainer and the checklist.
@@ -635,12 +674,13 @@ func TestUnicodeEverywhere(t *testing.T) {
 			}
 		}
 	}
-	// What must be on screen, made inert.
+	// What must be on screen, made inert (the family without its
+	// joiners, so that it is as wide by wcwidth as by grapheme).
 	m.focus = PaneMX
 	m.Update(tea.WindowSizeMsg{Width: 160, Height: 50})
 	checkScreen(t, m, 160, 50, true, "wide roomy")
 	v := screen(m)
-	for _, s := range []string{"раypal.example", "bücher.example", "メール.例え.jp", `\u202e`, "␛[2J", "👨‍👩‍👧‍👦", "件名", "解説"} {
+	for _, s := range []string{"раypal.example", "bücher.example", "メール.例え.jp", `\u202e`, "␛[2J", "👨👩👧👦", "件名", "解説"} {
 		if !strings.Contains(v, s) {
 			t.Errorf("the screen lacks %q:\n%s", s, v)
 		}
@@ -788,6 +828,24 @@ func TestInputsDropBidiAndFormatChars(t *testing.T) {
 					t.Errorf("%s reaches the screen:\n%s", r, screen(m))
 				}
 			})
+		}
+	}
+	// Clusters whose width by grapheme and by wcwidth differ are shown
+	// at one width by every input too (the value is what screenText
+	// makes of it), so that the row holding the input keeps its width
+	// on every terminal.
+	for _, in := range inputs {
+		for _, sz := range [][2]int{{80, 24}, {120, 40}, {60, 20}} {
+			m := in.open(t)
+			m.Update(tea.PasteMsg{Content: hostileJoined})
+			for _, r := range " 👩\u200d💻 क्ष" {
+				m.Update(tea.KeyPressMsg{Code: r, Text: string(r)})
+			}
+			m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+			if bad, ok := widthsAgree(in.value(m)); !ok {
+				t.Errorf("%s: the value keeps %+q", in.name, bad)
+			}
+			checkScreen(t, m, sz[0], sz[1], true, in.name+" with joined text")
 		}
 	}
 	// The query a search was made with is shown in the status line, so

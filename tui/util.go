@@ -11,11 +11,12 @@ import (
 
 // display makes text from outside the program (the network, DNS, files,
 // the command line, error messages quoting them) fit to draw: it is
-// sanitised with transcript.PrintableString, which keeps TAB, and each
-// TAB becomes spaces, since the terminal would move the cursor to a tab
-// stop that no width count knows about. Every such string goes through
-// display before it is measured, padded or drawn.
-func display(s string) string { return expandTabs(transcript.PrintableString(s)) }
+// sanitised with transcript.PrintableString, which keeps TAB, each TAB
+// becomes spaces, since the terminal would move the cursor to a tab stop
+// that no width count knows about, and screenText makes its width the
+// same whether measured by grapheme or by wcwidth. Every such string
+// goes through display before it is measured, padded or drawn.
+func display(s string) string { return screenText(expandTabs(transcript.PrintableString(s))) }
 
 // cell returns s cut with an ellipsis or padded with spaces to exactly w
 // cells: a table column. fmt's %-Ns pads by runes, which misaligns every
