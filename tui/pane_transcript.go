@@ -280,8 +280,15 @@ func (p *transcriptPane) matches(e transcript.Entry) bool {
 		return false
 	}
 	q := strings.ToLower(p.query)
-	return strings.Contains(strings.ToLower(e.Text()), q) ||
-		(e.Annotation != "" && strings.Contains(strings.ToLower(e.Annotation), q))
+	in := func(s string) bool {
+		if strings.Contains(strings.ToLower(s), q) {
+			return true
+		}
+		// The search input changed the query as it changes every value
+		// it shows (screenInputText): look in the text changed alike.
+		return !isASCII(s) && strings.Contains(strings.ToLower(screenInputText(s)), q)
+	}
+	return in(e.Text()) || (e.Annotation != "" && in(e.Annotation))
 }
 
 // isFailure reports a failed reply or a warning/error note.

@@ -861,3 +861,23 @@ func TestInputsDropBidiAndFormatChars(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchFindsJoinedText searches, through the root model, for text
+// whose clusters the inputs change to draw them (a ZWJ family loses its
+// joiners, a flag becomes escapes): the entry that holds the original
+// text must still be found.
+func TestSearchFindsJoinedText(t *testing.T) {
+	for _, q := range []string{"👨\u200d👩\u200d👧\u200d👦", "🇯🇵", "各 🇯🇵 x", "क्ष"} {
+		m := newTestModel(newFakeBackend(), testParams())
+		m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+		es := mkEntries(1, 30)
+		es[20].Raw = []byte("250 ok 各 🇯🇵 x 👨\u200d👩\u200d👧\u200d👦 क्ष")
+		m.transcript.Append(es)
+		m.Update(keyMsg("/"))
+		m.Update(tea.PasteMsg{Content: q})
+		m.Update(keyMsg("enter"))
+		if e, ok := m.transcript.Selected(); !ok || e.Seq != 21 {
+			t.Errorf("search for %+q (input %+q) selected seq %d, want 21", q, m.transcript.query, e.Seq)
+		}
+	}
+}
