@@ -133,7 +133,7 @@ fi
 # alone. The appends are outside the timed part (b.StopTimer).
 log "6. TUI"
 if timeout 300 go test -run '^$' -bench 'Root|Transcript' -benchmem -benchtime 20x ./tui/ >"$W/tui.out" 2>&1; then
-	grep '^Benchmark' "$W/tui.out" | grep -v TranscriptMemory | awk '{sub(/-[0-9]+$/, "", $1); printf "%s: %.2f ms, %d B, %d allocs\n", $1, $3/1e6, $5, $7}' | while IFS= read -r l; do row "6. TUI frame (go test -bench 'Root|Transcript' ./tui)" "$l" "" "" "< 16 ms"; done
+	grep '^Benchmark' "$W/tui.out" | grep -v TranscriptMemory | awk '{sub(/-[0-9]+$/, "", $1); printf "%s: %.2f ms, %d B, %d allocs\n", $1, $3/1e6, $5, $7}' | while IFS= read -r l; do row "6. TUI frame (go test -bench 'Root\|Transcript' ./tui)" "$l" "" "" "< 16 ms"; done
 else
 	row "6. TUI frame time" "TODO: ./tui benchmarks did not build or run ($(head -1 "$W/tui.out"))" "" "" "< 16 ms"
 fi
