@@ -20,8 +20,7 @@
 set -eu
 mf=$1
 W=$(mktemp -d /tmp/mftuibytes.XXXXXX)
-sock="mftuibytes$$"
-T="tmux -L $sock"
+T="tmux -S $W/tmux.sock"
 # MFTUIBYTES_KEEP=FILE keeps the stream, and FILE.marks the offsets.
 cleanup() {
 	$T kill-server 2>/dev/null || true

@@ -14,8 +14,7 @@
 set -eu
 mf=$1 mfb=$2 n=${3:-1000000}
 W=$(mktemp -d /tmp/mftuimem.XXXXXX)
-sock="mftuimem$$"
-T="tmux -L $sock"
+T="tmux -S $W/tmux.sock"
 cleanup() { $T kill-server 2>/dev/null || true; rm -rf "$W"; }
 trap cleanup EXIT INT TERM
 

@@ -49,7 +49,7 @@ func runFirstFrame(args []string) error {
 	}
 	var ds []time.Duration
 	for i := range *runs {
-		d, err := firstFrameOnce(self, cmd, *marker, *width, *height, *timeout, i)
+		d, err := firstFrameOnce(self, cmd, *marker, *width, *height, *timeout)
 		if err != nil {
 			return fmt.Errorf("run %d: %w", i+1, err)
 		}
@@ -63,21 +63,22 @@ func runFirstFrame(args []string) error {
 	return nil
 }
 
-func firstFrameOnce(self string, cmd []string, marker string, w, h int, timeout time.Duration, i int) (time.Duration, error) {
+func firstFrameOnce(self string, cmd []string, marker string, w, h int, timeout time.Duration) (time.Duration, error) {
 	dir, err := os.MkdirTemp("", "mfbench-ff")
 	if err != nil {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	t0f, t1f, sock := filepath.Join(dir, "t0"), filepath.Join(dir, "t1"), fmt.Sprintf("mfbench-ff-%d-%d", os.Getpid(), i)
+	// The server's socket lives in dir, so it goes with it.
+	t0f, t1f, sock := filepath.Join(dir, "t0"), filepath.Join(dir, "t1"), filepath.Join(dir, "tmux.sock")
 	tmux := func(a ...string) error {
-		out, err := exec.Command("tmux", append([]string{"-L", sock}, a...)...).CombinedOutput()
+		out, err := exec.Command("tmux", append([]string{"-S", sock}, a...)...).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("tmux %s: %v: %s", a[0], err, out)
 		}
 		return nil
 	}
-	defer exec.Command("tmux", "-L", sock, "kill-server").Run()
+	defer exec.Command("tmux", "-S", sock, "kill-server").Run()
 	pane := "read -r _ </dev/tty; exec " + shq(self) + " exec-at " + shq(t0f) + " -- " + shqAll(cmd)
 	if err := tmux("new-session", "-d", "-s", "ff", "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), pane); err != nil {
 		return 0, err
@@ -96,7 +97,7 @@ func firstFrameOnce(self string, cmd []string, marker string, w, h int, timeout 
 			return time.Duration(t1 - t0), nil
 		}
 		if time.Now().After(deadline) {
-			screen, _ := exec.Command("tmux", "-L", sock, "capture-pane", "-p", "-t", "ff").Output()
+			screen, _ := exec.Command("tmux", "-S", sock, "capture-pane", "-p", "-t", "ff").Output()
 			return 0, fmt.Errorf("no %q on screen after %v:\n%s", marker, timeout, screen)
 		}
 		time.Sleep(5 * time.Millisecond)
