@@ -13,6 +13,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
@@ -161,11 +162,17 @@ func noColor(getenv func(string) string) bool { return getenv("NO_COLOR") != "" 
 // tuiProgramOptions returns the Bubble Tea options that depend on the
 // environment.
 func tuiProgramOptions(ctx context.Context, getenv func(string) string) []tea.ProgramOption {
-	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	return []tea.ProgramOption{tea.WithContext(ctx), tea.WithColorProfile(tuiColorProfile(getenv))}
+}
+
+// tuiColorProfile is ASCII under NO_COLOR, else the profile lipgloss
+// detected at start. Passing it on saves bubbletea a second detection,
+// which inside tmux runs `tmux info` again (about 10 ms of start-up).
+func tuiColorProfile(getenv func(string) string) colorprofile.Profile {
 	if noColor(getenv) {
-		opts = append(opts, tea.WithColorProfile(colorprofile.ASCII))
+		return colorprofile.ASCII
 	}
-	return opts
+	return lipgloss.Writer.Profile
 }
 
 func runTUI(ctx context.Context, args []string, o *tuiOptions) error {

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
 )
 
 func TestNoColor(t *testing.T) {
@@ -23,11 +26,17 @@ func TestNoColor(t *testing.T) {
 		if got := noColor(env); got != tt.want {
 			t.Errorf("NO_COLOR=%q: noColor = %v, want %v", tt.val, got, tt.want)
 		}
-		// With NO_COLOR the program gets one more option: the forced
-		// ASCII profile.
-		n := len(tuiProgramOptions(context.Background(), env))
-		if want := map[bool]int{false: 1, true: 2}[tt.want]; n != want {
-			t.Errorf("NO_COLOR=%q: %d program options, want %d", tt.val, n, want)
+		// With NO_COLOR the program is forced to the ASCII profile;
+		// without it, it gets the profile lipgloss detected.
+		want := lipgloss.Writer.Profile
+		if tt.want {
+			want = colorprofile.ASCII
+		}
+		if got := tuiColorProfile(env); got != want {
+			t.Errorf("NO_COLOR=%q: profile %v, want %v", tt.val, got, want)
+		}
+		if n := len(tuiProgramOptions(context.Background(), env)); n != 2 {
+			t.Errorf("NO_COLOR=%q: %d program options, want 2 (context, profile)", tt.val, n)
 		}
 	}
 }
