@@ -167,25 +167,43 @@ func (c *Client) mailLine(from string, o *MailOptions, utf8 bool) (wire.Line, er
 		text += " RET=" + ret
 	}
 	if o.EnvID != "" {
-		if err := checkField("ENVID", o.EnvID); err != nil {
-			return wire.Line{}, c.inputErr(err)
-		}
-		if err := c.needExt(ExtDSN, "ENVID was requested"); err != nil {
+		if err := c.dsnField("ENVID", o.EnvID, "ENVID was requested"); err != nil {
 			return wire.Line{}, err
 		}
 		text += " ENVID=" + xtext(o.EnvID)
 	}
-	for _, p := range o.Extra {
-		if err := checkParam("MAIL parameter", p); err != nil {
-			return wire.Line{}, c.inputErr(err)
-		}
-		text += " " + p
+	extra, err := c.extraParams("MAIL parameter", o.Extra)
+	if err != nil {
+		return wire.Line{}, err
 	}
+	text += extra
 	l := wire.Line{Text: text}
 	if !a.Null && a.Domain.IsIDN() {
 		l.Annotation = "sender " + a.Unicode()
 	}
 	return l, nil
+}
+
+// dsnField checks a DSN parameter value (ENVID, ORCPT) and that the
+// server offers DSN (RFC 3461 §4), noting either failure in the transcript.
+func (c *Client) dsnField(what, value, why string) error {
+	if err := checkField(what, value); err != nil {
+		return c.inputErr(err)
+	}
+	return c.needExt(ExtDSN, why)
+}
+
+// extraParams checks caller-supplied extra MAIL or RCPT parameters and
+// returns them as a suffix of " KEY[=VALUE]" words, in order.
+func (c *Client) extraParams(what string, extra []string) (string, error) {
+	var text string
+	for _, p := range extra {
+		if err := checkParam(what, p); err != nil {
+			return "", c.inputErr(err)
+		}
+		text += " " + p
+	}
+	return text, nil
 }
 
 func checkParam(what, p string) error {
@@ -217,20 +235,16 @@ func (c *Client) rcptLine(to string, o *RcptOptions) (wire.Line, error) {
 			text += " NOTIFY=" + strings.Join(n, ",")
 		}
 		if o.ORCPT != "" {
-			if err := checkField("ORCPT address", o.ORCPT); err != nil {
-				return wire.Line{}, c.inputErr(err)
-			}
-			if err := c.needExt(ExtDSN, "ORCPT was requested"); err != nil {
+			if err := c.dsnField("ORCPT address", o.ORCPT, "ORCPT was requested"); err != nil {
 				return wire.Line{}, err
 			}
 			text += " ORCPT=rfc822;" + xtext(o.ORCPT)
 		}
-		for _, p := range o.Extra {
-			if err := checkParam("RCPT parameter", p); err != nil {
-				return wire.Line{}, c.inputErr(err)
-			}
-			text += " " + p
+		extra, err := c.extraParams("RCPT parameter", o.Extra)
+		if err != nil {
+			return wire.Line{}, err
 		}
+		text += extra
 	}
 	l := wire.Line{Text: text}
 	if a.Domain.IsIDN() {
@@ -243,22 +257,25 @@ func (c *Client) rcptLine(to string, o *RcptOptions) (wire.Line, error) {
 // be "" or "<>" for the null reverse-path.
 func (c *Client) Mail(ctx context.Context, from string, o *MailOptions) (Reply, error) {
 	l, err := c.mailLine(from, o, false)
-	if err != nil {
-		c.exchanges = append(c.exchanges, Exchange{Step: "mail", Err: err})
-		return Reply{}, err
-	}
-	return c.do(ctx, "mail", []int{250}, l)
+	return c.doBuilt(ctx, "mail", []int{250}, l, err)
 }
 
 // Rcpt adds a recipient with RCPT TO (RFC 5321 §4.1.1.3); 250 and 251
 // count as accepted.
 func (c *Client) Rcpt(ctx context.Context, to string, o *RcptOptions) (Reply, error) {
 	l, err := c.rcptLine(to, o)
-	if err != nil {
-		c.exchanges = append(c.exchanges, Exchange{Step: "rcpt", Err: err})
-		return Reply{}, err
+	return c.doBuilt(ctx, "rcpt", []int{250, 251}, l, err)
+}
+
+// doBuilt sends a command line that was just built, or, when building it
+// failed (buildErr), records that failure as the step's exchange without
+// sending anything.
+func (c *Client) doBuilt(ctx context.Context, step string, want []int, l wire.Line, buildErr error) (Reply, error) {
+	if buildErr != nil {
+		c.exchanges = append(c.exchanges, Exchange{Step: step, Err: buildErr})
+		return Reply{}, buildErr
 	}
-	return c.do(ctx, "rcpt", []int{250, 251}, l)
+	return c.do(ctx, step, want, l)
 }
 
 // DataLines turns a message into the lines sent after DATA: line endings
