@@ -9,6 +9,19 @@ import (
 	"github.com/mailflow/mailflow/session/wire"
 )
 
+// imapProc is the IMAP procedure's plan; a NO, a BAD or a step not offered
+// is a refusal, a BYE already ended the session.
+var imapProc = accessProc[*imap.Client]{
+	proto: "imap", title: "IMAP", capa: "capability", upgrade: "starttls",
+	user: []string{"login", "list", "select"}, bye: "logout",
+	refused: func(err error) bool {
+		var ie *imap.Error
+		var no *notOffered
+		return errors.As(err, &ie) && ie.Status != "BYE" || errors.As(err, &no)
+	},
+	goodbye: (*imap.Client).Logout,
+}
+
 // RunIMAP runs the IMAP procedure against opts.Server: connect and read
 // the greeting, CAPABILITY, STARTTLS and CAPABILITY again (with TLS
 // starttls), LOGIN when a user is given (skipped after a PREAUTH
@@ -27,52 +40,12 @@ func RunIMAP(ctx context.Context, opts Options) *Result {
 		mailbox = "INBOX"
 	}
 	ts := r.Transcript
-	ts.Notef(transcript.Info, "imap", "connect", "mailflow check: IMAP procedure against "+target)
-	if opts.Password != "" {
-		ts.AddSecret(opts.Password)
-	}
-	plan := []string{"connect", "capability"}
-	if opts.TLS == wire.TLSStartTLS {
-		plan = append(plan, "starttls", "capability")
-	}
-	if opts.User != "" {
-		plan = append(plan, "login", "list", "select")
-	}
-	plan = append(plan, "logout")
-	s := newStepper(r, plan)
-
-	var c *imap.Client
-	err := s.run("connect", func() error {
-		var err error
-		c, err = imap.Dial(ctx, target, wire.Options{
-			Transcript: ts, Limits: opts.Limits, TLS: opts.TLS, TLSOptions: opts.TLSOptions,
-			Network: opts.Network, Dialer: opts.Dialer,
-		})
-		return err
-	})
-	if err != nil {
-		r.TLS = tlsFacts(nil, err, target, opts)
-		s.fail(err)
+	c, a, ok := startAccess(ctx, r, opts, target, imapProc, imap.Dial)
+	if !ok {
 		return r
 	}
 	defer c.Close()
-	r.Address = c.Conn().RemoteAddr().String()
-	finish := func(err error) *Result {
-		r.TLS = tlsFacts(c.Conn().TLS(), err, target, opts)
-		if err != nil {
-			r.Fail(accessExit(err), accessKind(err), err.Error())
-			var ie *imap.Error
-			var no *notOffered
-			if errors.As(err, &ie) && ie.Status != "BYE" || errors.As(err, &no) {
-				// A refusal is an answer: say goodbye properly.
-				quietly(ctx, func(ctx context.Context) error {
-					return s.run("logout", func() error { return c.Logout(ctx) })
-				})
-			}
-			s.skipRest()
-		}
-		return r
-	}
+	s, finish := a.s, func(err error) *Result { return a.finish(ctx, err) }
 	capability := func() error {
 		return s.run("capability", func() error { _, err := c.Capability(ctx); return err })
 	}

@@ -191,6 +191,19 @@ func quietly(ctx context.Context, fn func(context.Context) error) {
 	_ = fn(qctx)
 }
 
+// pop3Proc is the POP3 procedure's plan; a -ERR or a step not offered is
+// a refusal.
+var pop3Proc = accessProc[*pop3.Client]{
+	proto: "pop3", title: "POP3", capa: "capa", upgrade: "stls",
+	user: []string{"user", "pass", "stat", "list"}, bye: "quit",
+	refused: func(err error) bool {
+		var pe *pop3.Error
+		var no *notOffered
+		return errors.As(err, &pe) || errors.As(err, &no)
+	},
+	goodbye: (*pop3.Client).Quit,
+}
+
 // RunPOP3 runs the POP3 procedure against opts.Server: connect and read
 // the greeting, CAPA, STLS and CAPA again (with TLS starttls), USER and
 // PASS (AUTH PLAIN when the server lists SASL PLAIN but not USER) when a
@@ -202,53 +215,12 @@ func RunPOP3(ctx context.Context, opts Options) *Result {
 	if !ok {
 		return r
 	}
-	ts := r.Transcript
-	ts.Notef(transcript.Info, "pop3", "connect", "mailflow check: POP3 procedure against "+target)
-	if opts.Password != "" {
-		ts.AddSecret(opts.Password)
-	}
-	plan := []string{"connect", "capa"}
-	if opts.TLS == wire.TLSStartTLS {
-		plan = append(plan, "stls", "capa")
-	}
-	if opts.User != "" {
-		plan = append(plan, "user", "pass", "stat", "list")
-	}
-	plan = append(plan, "quit")
-	s := newStepper(r, plan)
-
-	var c *pop3.Client
-	err := s.run("connect", func() error {
-		var err error
-		c, err = pop3.Dial(ctx, target, wire.Options{
-			Transcript: ts, Limits: opts.Limits, TLS: opts.TLS, TLSOptions: opts.TLSOptions,
-			Network: opts.Network, Dialer: opts.Dialer,
-		})
-		return err
-	})
-	if err != nil {
-		r.TLS = tlsFacts(nil, err, target, opts)
-		s.fail(err)
+	c, a, ok := startAccess(ctx, r, opts, target, pop3Proc, pop3.Dial)
+	if !ok {
 		return r
 	}
 	defer c.Close()
-	r.Address = c.Conn().RemoteAddr().String()
-	finish := func(err error) *Result {
-		r.TLS = tlsFacts(c.Conn().TLS(), err, target, opts)
-		if err != nil {
-			var pe *pop3.Error
-			var no *notOffered
-			r.Fail(accessExit(err), accessKind(err), err.Error())
-			if errors.As(err, &pe) || errors.As(err, &no) {
-				// A refusal is an answer: say goodbye properly.
-				quietly(ctx, func(ctx context.Context) error {
-					return s.run("quit", func() error { return c.Quit(ctx) })
-				})
-			}
-			s.skipRest()
-		}
-		return r
-	}
+	s, finish := a.s, func(err error) *Result { return a.finish(ctx, err) }
 
 	// An old server without CAPA (RFC 2449) answers -ERR: that is not a
 	// failure of the mail service, so the procedure goes on.
