@@ -104,40 +104,12 @@ func TestServeUsage(t *testing.T) {
 // TestServeBuiltinProgram runs the serve command in-process and talks to
 // the built-in bubbletea program with the x/crypto SSH client.
 func TestServeBuiltinProgram(t *testing.T) {
-	dir := t.TempDir()
-	key := serveTestKey(t)
-	ak := filepath.Join(dir, "ak")
-	os.WriteFile(ak, ssh.MarshalAuthorizedKey(key.PublicKey()), 0o600)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr serveBuf
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, &stdout, &stderr, &serveOptions{
-			listen: "127.0.0.1:0", authorizedKeys: ak, hostKey: filepath.Join(dir, "hk"),
-			dataDir: filepath.Join(dir, "data"), maxSessions: 2, builtin: true,
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(serveWait):
-			t.Error("serve did not stop")
-		}
-	})
-	servePoll(t, "listening", func() bool { return serveListenRE.MatchString(stdout.String()) }, stdout.String)
-	addr := serveListenRE.FindStringSubmatch(stdout.String())[1]
+	key, addr, stdout, stderr := serveInProcess(t, serveOptions{maxSessions: 2, builtin: true})
 	if !strings.Contains(stdout.String(), "created now") {
 		t.Errorf("host key creation not reported:\n%s", stdout.String())
 	}
 
-	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{
-		User: "alice", Auth: []ssh.AuthMethod{ssh.PublicKeys(key)},
-		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: serveWait,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := serveDial(t, addr, "alice", key)
 	defer c.Close()
 	sess, err := c.NewSession()
 	if err != nil {
@@ -171,6 +143,127 @@ func TestServeBuiltinProgram(t *testing.T) {
 		t.Errorf("program did not leave the alternate screen")
 	}
 	servePoll(t, "logout logged", func() bool { return strings.Contains(stderr.String(), "logout: user alice") }, stderr.String)
+}
+
+// serveInProcess runs the serve command in-process with o, its listen
+// address, authorized keys (one fresh key, returned), host key and data
+// directory filled in, until the test ends, when it must stop without an
+// error. It returns once the server listens, with its address.
+func serveInProcess(t *testing.T, o serveOptions) (key ssh.Signer, addr string, stdout, stderr *serveBuf) {
+	t.Helper()
+	dir := t.TempDir()
+	key = serveTestKey(t)
+	ak := filepath.Join(dir, "ak")
+	os.WriteFile(ak, ssh.MarshalAuthorizedKey(key.PublicKey()), 0o600)
+	o.listen, o.authorizedKeys = "127.0.0.1:0", ak
+	o.hostKey, o.dataDir = filepath.Join(dir, "hk"), filepath.Join(dir, "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr = &serveBuf{}, &serveBuf{}
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, stdout, stderr, &o) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(serveWait):
+			t.Error("serve did not stop")
+		}
+	})
+	servePoll(t, "listening", func() bool { return serveListenRE.MatchString(stdout.String()) }, stdout.String)
+	return key, serveListenRE.FindStringSubmatch(stdout.String())[1], stdout, stderr
+}
+
+// serveDial logs user in with key over the x/crypto SSH client.
+func serveDial(t *testing.T, addr, user string, key ssh.Signer) *ssh.Client {
+	t.Helper()
+	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{
+		User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(key)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: serveWait,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// serveBuildBinary builds the mailflow binary into dir.
+func serveBuildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "mailflow")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// serveKeygen makes the OpenSSH key pair dir/name and dir/name.pub and
+// returns the private key's path.
+func serveKeygen(t *testing.T, dir, name string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", p).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	return p
+}
+
+// serveAuthorize writes the public half of the key pair at priv as
+// dir/authorized_keys and returns that path.
+func serveAuthorize(t *testing.T, dir, priv string) string {
+	t.Helper()
+	pub, err := os.ReadFile(priv + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ak := filepath.Join(dir, "authorized_keys")
+	os.WriteFile(ak, pub, 0o600)
+	return ak
+}
+
+// serveStartBinary starts bin with args, its XDG directories under dir
+// and env added, and stops it (interrupt, then kill) when the test ends,
+// logging its stderr if the test failed. It returns the process's
+// stdout and stderr.
+func serveStartBinary(t *testing.T, bin, dir string, env []string, args ...string) (io.Reader, *serveBuf) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(dir, "state"), "XDG_DATA_HOME="+filepath.Join(dir, "data"),
+		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
+	cmd.Env = append(cmd.Env, env...)
+	errOut := &serveBuf{}
+	cmd.Stderr = errOut
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		waited := make(chan error, 1)
+		go func() { waited <- cmd.Wait() }()
+		select {
+		case <-waited:
+		case <-time.After(serveWait):
+			cmd.Process.Kill()
+			<-waited
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", errOut.String())
+		}
+	})
+	return stdout, errOut
+}
+
+// serveSSHCommand is the OpenSSH command line (with a terminal) that logs
+// alice in to 127.0.0.1:port with the key file key and nothing else.
+func serveSSHCommand(port, key string) string {
+	return fmt.Sprintf("ssh -F /dev/null -tt -p %s -i %s -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no "+
+		"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR alice@127.0.0.1", port, key)
 }
 
 // serveNeedTools skips (or fails on CI) when a program is missing.
@@ -210,54 +303,14 @@ func TestServeOpenSSHInTmux(t *testing.T) {
 	}
 	serveNeedTools(t, "ssh", "ssh-keygen", "tmux")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "mailflow")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	keygen := func(name string) string {
-		p := filepath.Join(dir, name)
-		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", p).CombinedOutput(); err != nil {
-			t.Fatalf("ssh-keygen: %v\n%s", err, out)
-		}
-		return p
-	}
-	alice, mallory := keygen("alice"), keygen("mallory")
-	pub, err := os.ReadFile(alice + ".pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ak := filepath.Join(dir, "authorized_keys")
-	os.WriteFile(ak, pub, 0o600)
+	bin := serveBuildBinary(t, dir)
+	alice, mallory := serveKeygen(t, dir, "alice"), serveKeygen(t, dir, "mallory")
+	ak := serveAuthorize(t, dir, alice)
 
 	// start runs the server and returns its address and host key line.
 	start := func() (addr, hostKey string) {
-		cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--authorized-keys", ak,
+		stdout, errOut := serveStartBinary(t, bin, dir, nil, "serve", "--listen", "127.0.0.1:0", "--authorized-keys", ak,
 			"--max-sessions", "3", "--idle-timeout", "5m", "--builtin-program")
-		cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(dir, "state"), "XDG_DATA_HOME="+filepath.Join(dir, "data"),
-			"XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
-		var errOut serveBuf
-		cmd.Stderr = &errOut
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cmd.Process.Signal(os.Interrupt)
-			waited := make(chan error, 1)
-			go func() { waited <- cmd.Wait() }()
-			select {
-			case <-waited:
-			case <-time.After(serveWait):
-				cmd.Process.Kill()
-				<-waited
-			}
-			if t.Failed() {
-				t.Logf("server log:\n%s", errOut.String())
-			}
-		})
 		lines := make(chan string, 10)
 		go func() {
 			sc := bufio.NewScanner(stdout)
@@ -288,10 +341,7 @@ func TestServeOpenSSHInTmux(t *testing.T) {
 	}
 	addr, hostKey1 := start()
 	port := addr[strings.LastIndexByte(addr, ':')+1:]
-	sshArgs := func(key string) string {
-		return fmt.Sprintf("ssh -F /dev/null -tt -p %s -i %s -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no "+
-			"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR alice@127.0.0.1", port, key)
-	}
+	sshArgs := func(key string) string { return serveSSHCommand(port, key) }
 
 	x := &serveTmux{t: t, sock: fmt.Sprintf("mfserve-%d-%d", os.Getpid(), time.Now().UnixNano())}
 	t.Cleanup(func() { x.run("kill-server") })
@@ -366,40 +416,10 @@ func TestServeLab(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	dir := t.TempDir()
-	key := serveTestKey(t)
-	ak := filepath.Join(dir, "ak")
-	os.WriteFile(ak, ssh.MarshalAuthorizedKey(key.PublicKey()), 0o600)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr serveBuf
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, &stdout, &stderr, &serveOptions{
-			listen: "127.0.0.1:0", authorizedKeys: ak, hostKey: filepath.Join(dir, "hk"),
-			dataDir: filepath.Join(dir, "data"), maxSessions: 2, lab: true,
-		})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(serveWait):
-			t.Error("serve did not stop")
-		}
-	}()
+	key, addr, stdout, _ := serveInProcess(t, serveOptions{maxSessions: 2, lab: true})
 	servePoll(t, "lab line", func() bool { return strings.Contains(stdout.String(), "lab: scenario healthy") }, stdout.String)
-	addr := serveListenRE.FindStringSubmatch(stdout.String())[1]
 	for _, user := range []string{"kate", "chris"} {
-		c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{
-			User: user, Auth: []ssh.AuthMethod{ssh.PublicKeys(key)},
-			HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: serveWait,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := serveDial(t, addr, user, key)
 		defer c.Close()
 		sess, _ := c.NewSession()
 		if err := sess.RequestPty("xterm", 24, 80, nil); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,49 +60,13 @@ func TestServeRealTUIOverOpenSSH(t *testing.T) {
 	}
 	serveNeedTools(t, "ssh", "ssh-keygen", "tmux")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "mailflow")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	key := filepath.Join(dir, "alice")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v\n%s", err, out)
-	}
-	pub, err := os.ReadFile(key + ".pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ak := filepath.Join(dir, "authorized_keys")
-	os.WriteFile(ak, pub, 0o600)
-
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--authorized-keys", ak, "--idle-timeout", "5m")
+	bin := serveBuildBinary(t, dir)
+	key := serveKeygen(t, dir, "alice")
+	ak := serveAuthorize(t, dir, key)
 	// MAILFLOW_NETCHECK=off: the start screen's check would ask the
 	// system's resolver; tests talk to loopback only.
-	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(dir, "state"), "XDG_DATA_HOME="+filepath.Join(dir, "data"),
-		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "MAILFLOW_NETCHECK=off")
-	var errOut serveBuf
-	cmd.Stderr = &errOut
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		waited := make(chan error, 1)
-		go func() { waited <- cmd.Wait() }()
-		select {
-		case <-waited:
-		case <-time.After(serveWait):
-			cmd.Process.Kill()
-			<-waited
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", errOut.String())
-		}
-	})
+	stdout, errOut := serveStartBinary(t, bin, dir, []string{"MAILFLOW_NETCHECK=off"},
+		"serve", "--listen", "127.0.0.1:0", "--authorized-keys", ak, "--idle-timeout", "5m")
 	addrc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -121,8 +84,7 @@ func TestServeRealTUIOverOpenSSH(t *testing.T) {
 		t.Fatalf("server did not report its address:\n%s", errOut.String())
 	}
 	port := addr[strings.LastIndexByte(addr, ':')+1:]
-	ssh := fmt.Sprintf("ssh -F /dev/null -tt -p %s -i %s -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no "+
-		"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR alice@127.0.0.1", port, key)
+	ssh := serveSSHCommand(port, key)
 
 	x := &serveTmux{t: t, sock: fmt.Sprintf("mfservetui-%d-%d", os.Getpid(), time.Now().UnixNano())}
 	t.Cleanup(func() { x.run("kill-server") })
