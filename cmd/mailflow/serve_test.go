@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -13,35 +11,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/mailflow/mailflow/internal/sshserve"
+	"github.com/mailflow/mailflow/internal/sshtest"
 )
 
 // serveWait bounds every wait in the serve tests.
 const serveWait = 20 * time.Second
-
-// serveBuf is a goroutine-safe buffer.
-type serveBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *serveBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *serveBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // servePoll calls f until it returns true or the wait is over.
 func servePoll(t *testing.T, what string, f func() bool, got func() string) {
@@ -55,25 +35,12 @@ func servePoll(t *testing.T, what string, f func() bool, got func() string) {
 	}
 }
 
-func serveTestKey(t *testing.T) ssh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 var serveListenRE = regexp.MustCompile(`listening on (\S+)`)
 
 func TestServeUsage(t *testing.T) {
 	dir := t.TempDir()
 	ak := filepath.Join(dir, "ak")
-	os.WriteFile(ak, ssh.MarshalAuthorizedKey(serveTestKey(t).PublicKey()), 0o600)
+	os.WriteFile(ak, ssh.MarshalAuthorizedKey(sshtest.Key(t).PublicKey()), 0o600)
 	empty := filepath.Join(dir, "empty")
 	os.WriteFile(empty, []byte("# nobody yet\n"), 0o600)
 	hk := filepath.Join(dir, "hk")
@@ -115,7 +82,7 @@ func TestServeBuiltinProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out serveBuf
+	var out sshtest.Buffer
 	sess.Stdout = &out
 	in, _ := sess.StdinPipe()
 	if err := sess.RequestPty("xterm-256color", 24, 80, ssh.TerminalModes{}); err != nil {
@@ -149,16 +116,16 @@ func TestServeBuiltinProgram(t *testing.T) {
 // address, authorized keys (one fresh key, returned), host key and data
 // directory filled in, until the test ends, when it must stop without an
 // error. It returns once the server listens, with its address.
-func serveInProcess(t *testing.T, o serveOptions) (key ssh.Signer, addr string, stdout, stderr *serveBuf) {
+func serveInProcess(t *testing.T, o serveOptions) (key ssh.Signer, addr string, stdout, stderr *sshtest.Buffer) {
 	t.Helper()
 	dir := t.TempDir()
-	key = serveTestKey(t)
+	key = sshtest.Key(t)
 	ak := filepath.Join(dir, "ak")
 	os.WriteFile(ak, ssh.MarshalAuthorizedKey(key.PublicKey()), 0o600)
 	o.listen, o.authorizedKeys = "127.0.0.1:0", ak
 	o.hostKey, o.dataDir = filepath.Join(dir, "hk"), filepath.Join(dir, "data")
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr = &serveBuf{}, &serveBuf{}
+	stdout, stderr = &sshtest.Buffer{}, &sshtest.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- runServe(ctx, stdout, stderr, &o) }()
 	t.Cleanup(func() {
@@ -227,13 +194,13 @@ func serveAuthorize(t *testing.T, dir, priv string) string {
 // and env added, and stops it (interrupt, then kill) when the test ends,
 // logging its stderr if the test failed. It returns the process's
 // stdout and stderr.
-func serveStartBinary(t *testing.T, bin, dir string, env []string, args ...string) (io.Reader, *serveBuf) {
+func serveStartBinary(t *testing.T, bin, dir string, env []string, args ...string) (io.Reader, *sshtest.Buffer) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(dir, "state"), "XDG_DATA_HOME="+filepath.Join(dir, "data"),
 		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
 	cmd.Env = append(cmd.Env, env...)
-	errOut := &serveBuf{}
+	errOut := &sshtest.Buffer{}
 	cmd.Stderr = errOut
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -14,28 +12,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/mailflow/mailflow/internal/sshtest"
 )
 
 // wait bounds every wait in these tests; nothing should come near it.
 const wait = 15 * time.Second
-
-func newKey(t *testing.T) ssh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 func authLine(k ssh.Signer, options string) string {
 	line := string(ssh.MarshalAuthorizedKey(k.PublicKey()))
@@ -45,31 +31,13 @@ func authLine(k ssh.Signer, options string) string {
 	return line
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testServer struct {
 	addr     string
 	dir      string
 	authKeys string
 	alice    ssh.Signer
 	srv      *Server
-	log      *syncBuffer
+	log      *sshtest.Buffer
 	cancel   context.CancelFunc
 	done     chan error
 	hostKey  ssh.PublicKey
@@ -117,7 +85,7 @@ func echoHandler(ctx context.Context, s ServeSession) error {
 
 func startServer(t *testing.T, mutate func(*Config)) *testServer {
 	t.Helper()
-	ts := &testServer{dir: t.TempDir(), alice: newKey(t), log: &syncBuffer{}}
+	ts := &testServer{dir: t.TempDir(), alice: sshtest.Key(t), log: &sshtest.Buffer{}}
 	ts.authKeys = filepath.Join(ts.dir, "authorized_keys")
 	if err := os.WriteFile(ts.authKeys, []byte("# test keys\n"+authLine(ts.alice, "")), 0o600); err != nil {
 		t.Fatal(err)
@@ -182,8 +150,8 @@ func (ts *testServer) login(t *testing.T, user string) *ssh.Client {
 type terminal struct {
 	sess *ssh.Session
 	in   io.WriteCloser
-	out  *syncBuffer
-	err  *syncBuffer
+	out  *sshtest.Buffer
+	err  *sshtest.Buffer
 }
 
 func openTerminal(t *testing.T, c *ssh.Client, pty bool) *terminal {
@@ -192,7 +160,7 @@ func openTerminal(t *testing.T, c *ssh.Client, pty bool) *terminal {
 	if err != nil {
 		t.Fatalf("new session: %v", err)
 	}
-	term := &terminal{sess: sess, out: &syncBuffer{}, err: &syncBuffer{}}
+	term := &terminal{sess: sess, out: &sshtest.Buffer{}, err: &sshtest.Buffer{}}
 	sess.Stdout = term.out
 	sess.Stderr = term.err
 	term.in, err = sess.StdinPipe()
@@ -211,7 +179,7 @@ func openTerminal(t *testing.T, c *ssh.Client, pty bool) *terminal {
 }
 
 // waitFor polls buf until it contains want.
-func waitFor(t *testing.T, what string, buf *syncBuffer, want string) {
+func waitFor(t *testing.T, what string, buf *sshtest.Buffer, want string) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for !strings.Contains(buf.String(), want) {
@@ -309,7 +277,7 @@ func TestRefusedLogins(t *testing.T) {
 		auth []ssh.AuthMethod
 		want string
 	}{
-		{"unknown key", []ssh.AuthMethod{ssh.PublicKeys(newKey(t))}, "unable to authenticate"},
+		{"unknown key", []ssh.AuthMethod{ssh.PublicKeys(sshtest.Key(t))}, "unable to authenticate"},
 		{"password", []ssh.AuthMethod{ssh.Password("secret")}, "no supported methods remain"},
 		{"keyboard-interactive", []ssh.AuthMethod{ssh.KeyboardInteractive(
 			func(string, string, []string, []bool) ([]string, error) { return []string{"secret"}, nil })}, "no supported methods remain"},
@@ -332,7 +300,7 @@ func TestRefusedLogins(t *testing.T) {
 
 func TestAuthorizedKeysReadOnEachLogin(t *testing.T) {
 	ts := startServer(t, nil)
-	bob := newKey(t)
+	bob := sshtest.Key(t)
 	if _, err := ts.dial(t, "bob", ssh.PublicKeys(bob)); err == nil {
 		t.Fatal("bob logged in before being added")
 	}
@@ -364,7 +332,7 @@ func TestAuthorizedKeyOptions(t *testing.T) {
 	}
 	var b strings.Builder
 	for _, l := range lines {
-		keys[l.name] = newKey(t)
+		keys[l.name] = sshtest.Key(t)
 		b.WriteString(authLine(keys[l.name], l.options))
 	}
 	b.WriteString("ssh-ed25519 garbage\n")
@@ -411,7 +379,7 @@ func TestExecSubsystemForwardingRefused(t *testing.T) {
 
 	c := ts.login(t, "alice")
 	sess, _ := c.NewSession()
-	var stderr syncBuffer
+	var stderr sshtest.Buffer
 	sess.Stderr = &stderr
 	out, err := sess.Output("cat /etc/passwd")
 	var ee *ssh.ExitError
@@ -571,7 +539,7 @@ func TestHostKeyKept(t *testing.T) {
 	}
 	// A server restarted on the same files presents the same key.
 	ak := filepath.Join(dir, "ak")
-	os.WriteFile(ak, []byte(authLine(newKey(t), "")), 0o600)
+	os.WriteFile(ak, []byte(authLine(sshtest.Key(t), "")), 0o600)
 	srv, err := New(Config{AuthorizedKeys: ak, HostKey: path, DataDir: dir, Handler: echoHandler})
 	if err != nil || !bytes.Equal(srv.HostKey().Marshal(), k1.PublicKey().Marshal()) || srv.HostKeyCreated() {
 		t.Errorf("New: %v, created %v", err, srv != nil && srv.HostKeyCreated())
@@ -600,7 +568,7 @@ func TestHostKeyKept(t *testing.T) {
 func TestNewChecksConfig(t *testing.T) {
 	dir := t.TempDir()
 	ak := filepath.Join(dir, "ak")
-	os.WriteFile(ak, []byte(authLine(newKey(t), "")), 0o600)
+	os.WriteFile(ak, []byte(authLine(sshtest.Key(t), "")), 0o600)
 	empty := filepath.Join(dir, "empty")
 	os.WriteFile(empty, []byte("# nobody\n"), 0o600)
 	good := Config{AuthorizedKeys: ak, HostKey: filepath.Join(dir, "hk"), DataDir: dir, Handler: echoHandler}
