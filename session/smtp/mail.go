@@ -166,17 +166,11 @@ func (c *Client) mailLine(from string, o *MailOptions, utf8 bool) (wire.Line, er
 		}
 		text += " RET=" + ret
 	}
-	if o.EnvID != "" {
-		if err := c.dsnField("ENVID", o.EnvID, "ENVID was requested"); err != nil {
-			return wire.Line{}, err
-		}
-		text += " ENVID=" + xtext(o.EnvID)
-	}
-	extra, err := c.extraParams("MAIL parameter", o.Extra)
+	tail, err := c.paramTail("ENVID", "ENVID", "", o.EnvID, "MAIL parameter", o.Extra)
 	if err != nil {
 		return wire.Line{}, err
 	}
-	text += extra
+	text += tail
 	l := wire.Line{Text: text}
 	if !a.Null && a.Domain.IsIDN() {
 		l.Annotation = "sender " + a.Unicode()
@@ -184,21 +178,23 @@ func (c *Client) mailLine(from string, o *MailOptions, utf8 bool) (wire.Line, er
 	return l, nil
 }
 
-// dsnField checks a DSN parameter value (ENVID, ORCPT) and that the
-// server offers DSN (RFC 3461 §4), noting either failure in the transcript.
-func (c *Client) dsnField(what, value, why string) error {
-	if err := checkField(what, value); err != nil {
-		return c.inputErr(err)
-	}
-	return c.needExt(ExtDSN, why)
-}
-
-// extraParams checks caller-supplied extra MAIL or RCPT parameters and
-// returns them as a suffix of " KEY[=VALUE]" words, in order.
-func (c *Client) extraParams(what string, extra []string) (string, error) {
+// paramTail builds the end of a MAIL or RCPT command: the DSN parameter
+// key (ENVID or ORCPT, RFC 3461 §4) as key=prefix+xtext(value) when value
+// is set, which needs the server to offer DSN, then the caller's extra
+// parameters in order. Every failure is noted in the transcript.
+func (c *Client) paramTail(key, what, prefix, value, extraWhat string, extra []string) (string, error) {
 	var text string
+	if value != "" {
+		if err := checkField(what, value); err != nil {
+			return "", c.inputErr(err)
+		}
+		if err := c.needExt(ExtDSN, key+" was requested"); err != nil {
+			return "", err
+		}
+		text = " " + key + "=" + prefix + xtext(value)
+	}
 	for _, p := range extra {
-		if err := checkParam(what, p); err != nil {
+		if err := checkParam(extraWhat, p); err != nil {
 			return "", c.inputErr(err)
 		}
 		text += " " + p
@@ -234,17 +230,11 @@ func (c *Client) rcptLine(to string, o *RcptOptions) (wire.Line, error) {
 			}
 			text += " NOTIFY=" + strings.Join(n, ",")
 		}
-		if o.ORCPT != "" {
-			if err := c.dsnField("ORCPT address", o.ORCPT, "ORCPT was requested"); err != nil {
-				return wire.Line{}, err
-			}
-			text += " ORCPT=rfc822;" + xtext(o.ORCPT)
-		}
-		extra, err := c.extraParams("RCPT parameter", o.Extra)
+		tail, err := c.paramTail("ORCPT", "ORCPT address", "rfc822;", o.ORCPT, "RCPT parameter", o.Extra)
 		if err != nil {
 			return wire.Line{}, err
 		}
-		text += extra
+		text += tail
 	}
 	l := wire.Line{Text: text}
 	if a.Domain.IsIDN() {
