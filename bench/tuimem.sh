@@ -7,7 +7,8 @@
 # SMTP entries ("mfbench jsonl", the format of the TUI's export and the
 # journal), opens it with "mailflow replay" under /usr/bin/time -v in a
 # detached tmux session of 80x24, waits for the first frame (the help
-# line's "t timestamps"), moves to the end of the transcript (G: the
+# line's "t timestamps"), waits until the last entry is read (the
+# file is read while the view is shown), moves to the end of the transcript (G: the
 # newest lines rendered too), and quits with q. Prints the file's size,
 # the time to the first frame (exec to frame on screen, polled every
 # 10 ms with capture-pane) and the maximum resident set size.
@@ -39,7 +40,18 @@ until screen | grep -q 't timestamps'; do
 	sleep 0.01
 done
 first=$((($(date +%s%N) - start) / 1000000))
-screen | grep -q "Transcript [0-9]*/$n\b" || { screen >&2; echo "tuimem: the pane does not hold $n entries" >&2; exit 1; }
+# The file is read while the view is shown: wait for the last entry.
+i=0
+until screen | grep -q "Transcript [0-9]*/$n\b"; do
+	i=$((i + 1))
+	if [ $i -gt 12000 ]; then
+		screen >&2
+		echo "tuimem: the pane does not hold $n entries after 120 s" >&2
+		exit 1
+	fi
+	sleep 0.01
+done
+loaded=$((($(date +%s%N) - start) / 1000000))
 $T send-keys -t mf G
 sleep 1
 screen | grep -q "Transcript $n/$n" || { screen >&2; echo "tuimem: G did not reach entry $n" >&2; exit 1; }
@@ -51,5 +63,5 @@ until grep -q 'Maximum resident' "$W/time.out" 2>/dev/null; do
 	sleep 0.1
 done
 rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$W/time.out")
-awk -v n="$n" -v b="$bytes" -v f="$first" -v r="$rss" 'BEGIN {
-	printf "ENTRIES=%d FILE_MB=%.1f FIRST_FRAME_MS=%d MAX_RSS_MB=%.1f RSS_BYTES_PER_ENTRY=%.0f\n", n, b / 1048576, f, r / 1024, r * 1024 / n }'
+awk -v n="$n" -v b="$bytes" -v f="$first" -v l="$loaded" -v r="$rss" 'BEGIN {
+	printf "ENTRIES=%d FILE_MB=%.1f FIRST_FRAME_MS=%d LOADED_MS=%d MAX_RSS_MB=%.1f RSS_BYTES_PER_ENTRY=%.0f\n", n, b / 1048576, f, l, r / 1024, r * 1024 / n }'

@@ -95,11 +95,14 @@ type Model struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	sid      int // current session id; stale messages carry older ids
-	sess     Session
-	store    *transcript.Store
-	target   Target
-	protocol string
+	sid    int // current session id; stale messages carry older ids
+	sess   Session
+	store  *transcript.Store
+	target Target
+
+	rsteps    replaySteps // a replay's wizard rows, derived as entries arrive
+	replayErr string      // why reading a replay stopped early
+	protocol  string
 
 	lookup     int // current MX lookup id
 	lookupStep int // step waiting on the lookup, -1 none
@@ -178,6 +181,13 @@ func New(opts Options) *Model {
 // as a tea.BackgroundColorMsg and is never waited for) and, on the start
 // screen, starts the network check.
 func (m *Model) Init() tea.Cmd {
+	if r := m.replay; r != nil && r.Store != nil {
+		cmds := []tea.Cmd{tea.RequestBackgroundColor, waitTranscript(m.ctx, m.sid, r.Store, m.transcript.LastSeq())}
+		if r.Load != nil {
+			cmds = append(cmds, loadReplay(m.ctx, r.Load))
+		}
+		return tea.Batch(cmds...)
+	}
 	if m.start != nil && m.opts.CheckNetwork != nil {
 		return tea.Batch(tea.RequestBackgroundColor, checkNetwork(m.ctx, m.opts.CheckNetwork))
 	}
@@ -280,6 +290,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case transcriptMsg:
 		return m, m.onTranscript(msg)
+	case replayLoadedMsg:
+		m.onReplayLoaded(msg)
 	case mxMsg:
 		return m, m.onMX(msg)
 	case connectedMsg:
@@ -664,6 +676,14 @@ func (m *Model) onConnected(msg connectedMsg) tea.Cmd {
 func (m *Model) onTranscript(msg transcriptMsg) tea.Cmd {
 	if msg.sid != m.sid || m.store == nil {
 		return nil // stale: from a session that was replaced
+	}
+	if m.replay != nil {
+		m.replayEntries(msg.entries)
+		m.replayStatus()
+		if msg.err != nil || msg.closed {
+			return nil
+		}
+		return waitTranscript(m.ctx, m.sid, m.store, m.transcript.LastSeq())
 	}
 	m.transcript.SetEntries(msg.entries)
 	if msg.err != nil || msg.closed {

@@ -116,7 +116,7 @@ func shortTitle(s wizard.Step) string {
 // syncWizard rebuilds the wizard pane's rows from the machine.
 func (m *Model) syncWizard() {
 	if m.replay != nil {
-		m.syncReplayWizard()
+		m.syncReplayWizard(m.transcript.Entries())
 		return
 	}
 	if m.machErr != "" {

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -22,8 +24,40 @@ type Replay struct {
 	Source string
 	// Meta is the export's header.
 	Meta transcript.Meta
-	// Entries are the recorded entries, in order.
+	// Entries are the recorded entries, in order, for a replay read in
+	// full before it is shown. Store replaces it for one read while it
+	// is shown.
 	Entries []transcript.Entry
+	// Store, when set, holds the entries read so far; the view follows
+	// it as it fills, as for a live session, and Load fills it.
+	Store *transcript.Store
+	// Load, when set, reads the rest of the recording into Store and
+	// closes Store (also on error). The model runs it in a Cmd from
+	// Init; its error (naming the line) is shown, not fatal.
+	Load func(ctx context.Context) error
+}
+
+// maxReplayRows caps the wizard pane's rows in a replay: a recording
+// of a million lines holds hundreds of thousands of replies, and the
+// pane shows a screenful. The summary counts them all.
+const maxReplayRows = 500
+
+// replaySteps derives the wizard pane's rows of a replay incrementally,
+// from the entries not seen yet (transcript.Steps, one pass in all).
+type replaySteps struct {
+	scanned   int    // entries looked at
+	lastCmd   int    // index of the last client line not answered yet, or -1
+	replies   int    // replies seen
+	failed    string // the first failed step, "(step (code))"
+	firstFail int    // index of the first failure (isFailure), or -1
+	rows      []WizardStep
+}
+
+// replayLoadedMsg reports the end of reading a replay.
+type replayLoadedMsg struct{ err error }
+
+func loadReplay(ctx context.Context, load func(context.Context) error) tea.Cmd {
+	return func() tea.Msg { return replayLoadedMsg{err: load(ctx)} }
 }
 
 // initReplay puts the model in replay mode.
@@ -41,39 +75,111 @@ func (m *Model) initReplay(r *Replay) {
 		m.target.Host = h
 	}
 	m.mx.SetNote("replay: no live DNS")
-	m.syncReplayWizard()
+	m.rsteps = replaySteps{lastCmd: -1, firstFail: -1}
+	es := r.Entries
+	if r.Store != nil {
+		m.store = r.Store
+		es = r.Store.Since(0)
+	}
 	p := m.transcript
-	p.SetEntries(r.Entries)
+	p.SetEntries(es)
 	p.follow, p.sel, p.top, p.topOff = false, 0, 0, 0
-	// Open on the first failure, which is what a replay is usually for.
-	p.findFrom(0, 1, isFailure)
 	p.status = ""
-	p.refresh()
 	m.focus = PaneTranscript
-	m.status = "replay (read-only): " + r.Source
-	m.explainSelection()
+	m.replayEntries(es)
+	m.replayStatus()
 }
 
-// syncReplayWizard shows the steps of the recording in the wizard pane.
-func (m *Model) syncReplayWizard() {
-	rows := transcript.Steps(m.replay.Entries)
-	out := make([]WizardStep, 0, len(rows))
-	failed := ""
-	for _, r := range rows {
-		ws := WizardStep{ID: r.Step, Title: ansiCut(r.Command, 24), Long: r.Command, State: StepDone,
-			Result: strings.TrimSpace(r.Code + " " + r.Enhanced)}
-		if !r.OK {
-			ws.State = StepFailed
-			if failed == "" {
-				failed = fmt.Sprintf("%s (%s)", r.Step, ws.Result)
-			}
-		}
-		out = append(out, ws)
+// replayEntries shows es (all the entries so far) in a replay: the new
+// ones extend the wizard pane's rows, and the first failure, which is
+// what a replay is usually for, is selected when it appears while the
+// selection has not moved from the first entry.
+func (m *Model) replayEntries(es []transcript.Entry) {
+	m.transcript.SetEntries(es)
+	before := m.rsteps.firstFail
+	m.syncReplayWizard(es)
+	p := m.transcript
+	if before < 0 && m.rsteps.firstFail >= 0 && p.sel <= 0 {
+		p.findFrom(m.rsteps.firstFail, 1, isFailure)
+		p.status = ""
+		p.refresh()
+		m.explainSelection()
+	} else if before < 0 && p.sel == 0 {
+		p.refresh()
+		m.explainSelection()
 	}
-	m.wizard.SetRows(m.protocol, out, len(out))
-	summary := []string{fmt.Sprintf("%d replies recorded.", len(rows))}
-	if failed != "" {
-		summary = append(summary, "First failure: "+failed+"; f jumps to failures in the transcript.")
+}
+
+// replayStatus says whether the replay is still being read, or how the
+// reading ended.
+func (m *Model) replayStatus() {
+	r := m.replay
+	switch {
+	case m.replayErr != "":
+		// The error first: it names the line, and the status line is cut
+		// at the terminal's width.
+		m.status = "replay stopped: " + m.replayErr + " (" + r.Source + ", read-only)"
+	case r.Store != nil && !r.Store.Closed():
+		m.status = fmt.Sprintf("replay (read-only): loading %d lines… %s", len(m.transcript.Entries()), r.Source)
+	default:
+		m.status = "replay (read-only): " + r.Source
+	}
+}
+
+// onReplayLoaded shows the end of reading a replay.
+func (m *Model) onReplayLoaded(msg replayLoadedMsg) {
+	if msg.err != nil && !errors.Is(msg.err, context.Canceled) {
+		m.replayErr = msg.err.Error()
+	}
+	if m.replay.Store != nil {
+		m.replayEntries(m.replay.Store.Since(0))
+	}
+	m.replayStatus()
+}
+
+// syncReplayWizard shows the steps of the recording in the wizard pane:
+// it reads the entries of es not seen yet (as transcript.Steps does),
+// keeps the first maxReplayRows rows and counts the rest.
+func (m *Model) syncReplayWizard(es []transcript.Entry) {
+	st := &m.rsteps
+	for i := st.scanned; i < len(es); i++ {
+		e := &es[i]
+		if st.firstFail < 0 && isFailure(*e) {
+			st.firstFail = i
+		}
+		switch {
+		case e.Dir == transcript.Client:
+			st.lastCmd = i
+		case e.Reply != nil:
+			st.replies++
+			if len(st.rows) < maxReplayRows || (st.failed == "" && !e.Reply.OK) {
+				cmd := "(connect)"
+				if st.lastCmd >= 0 {
+					cmd = es[st.lastCmd].Text()
+				}
+				ws := WizardStep{ID: e.Step, Title: ansiCut(cmd, 24), Long: cmd, State: StepDone,
+					Result: strings.TrimSpace(e.Reply.Code + " " + e.Reply.Enhanced)}
+				if !e.Reply.OK {
+					ws.State = StepFailed
+					if st.failed == "" {
+						st.failed = fmt.Sprintf("%s (%s)", e.Step, ws.Result)
+					}
+				}
+				if len(st.rows) < maxReplayRows {
+					st.rows = append(st.rows, ws)
+				}
+			}
+			st.lastCmd = -1
+		}
+	}
+	st.scanned = len(es)
+	m.wizard.SetRows(m.protocol, st.rows, len(st.rows))
+	summary := []string{fmt.Sprintf("%d replies recorded.", st.replies)}
+	if st.replies > len(st.rows) {
+		summary[0] = fmt.Sprintf("%d replies recorded (the first %d listed).", st.replies, len(st.rows))
+	}
+	if st.failed != "" {
+		summary = append(summary, "First failure: "+st.failed+"; f jumps to failures in the transcript.")
 	}
 	summary = append(summary, "Nothing can be sent from a replay.")
 	m.wizard.SetInfo("", "", summary)

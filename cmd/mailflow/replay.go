@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"sync"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
@@ -45,9 +48,12 @@ not a mailflow JSON-lines transcript (the message names the line).`,
 	}
 }
 
-// loadReplay reads a JSON-lines transcript for replay. Every failure is
-// a usage error (exit 2) that names the file and, for bad content, the
-// line.
+// loadReplay opens a JSON-lines transcript for replay and reads up to
+// its first entry; Load reads the rest into the replay's store while
+// the view is shown (the first frame does not wait for a large file).
+// A file that cannot be opened, or that fails before its first entry,
+// is a usage error (exit 2) that names the file and, for bad content,
+// the line; a later bad line is shown in the view by the TUI.
 func loadReplay(path string) (*tui.Replay, error) {
 	if path == "-" {
 		return nil, usageErr("replay: cannot read the transcript from standard input: the full-screen view needs the terminal there; save it to a file first")
@@ -56,15 +62,28 @@ func loadReplay(path string) (*tui.Replay, error) {
 	if err != nil {
 		return nil, usageErr("replay: %v", err)
 	}
-	defer f.Close()
-	meta, es, err := transcript.ReadJSONL(f)
-	if err != nil {
-		return nil, usageErr("replay: %s: %v", path, err)
-	}
-	if len(es) == 0 {
+	d := transcript.NewJSONLReader(f)
+	first, err := d.Next()
+	if err == io.EOF {
+		f.Close()
 		return nil, usageErr("replay: %s holds no transcript entries", path)
 	}
-	return &tui.Replay{Source: path, Meta: meta, Entries: es}, nil
+	if err != nil {
+		f.Close()
+		return nil, usageErr("replay: %s: %v", path, err)
+	}
+	st := transcript.NewStore()
+	st.Restore(first)
+	var once sync.Once
+	load := func(ctx context.Context) error {
+		err := errors.New("replay: already read")
+		once.Do(func() {
+			defer f.Close()
+			err = transcript.ReadJSONLInto(ctx, d, st)
+		})
+		return err
+	}
+	return &tui.Replay{Source: path, Meta: d.Meta(), Store: st, Load: load}, nil
 }
 
 // replayOptions are the TUI options of a replay. The backend only

@@ -53,6 +53,9 @@ func TestReplayLabExport(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if err := r.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
 	m := tui.New(replayOptions(ctx, r, cancel))
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 	s := replayScreen(m)
@@ -93,6 +96,10 @@ func TestReplayLabExport(t *testing.T) {
 	}
 }
 
+// TestReplayBadInput: a file that cannot be opened or fails before its
+// first entry is a usage error (exit 2) before any terminal is needed; a
+// later bad line stops the reading with its line number, which the view
+// shows while the entries before it stay.
 func TestReplayBadInput(t *testing.T) {
 	dir := t.TempDir()
 	good := `{"type":"header","version":1,"title":"t","target":"h:25"}` + "\n" +
@@ -101,6 +108,8 @@ func TestReplayBadInput(t *testing.T) {
 		"truncated.jsonl": good + `{"type":"entry","seq":2,"dir":"cli`,
 		"notjson.jsonl":   good + "\nhello\n",
 		"empty.jsonl":     `{"type":"header","version":1}` + "\n",
+		"badfirst.jsonl":  "hello\n" + good,
+		"badheader.jsonl": `{"type":"header","version":99}` + "\n" + good,
 	}
 	for name, body := range files {
 		os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600)
@@ -108,8 +117,8 @@ func TestReplayBadInput(t *testing.T) {
 	for _, tt := range []struct {
 		arg, want string
 	}{
-		{filepath.Join(dir, "truncated.jsonl"), "line 3"},
-		{filepath.Join(dir, "notjson.jsonl"), "line 4"},
+		{filepath.Join(dir, "badfirst.jsonl"), "line 1"},
+		{filepath.Join(dir, "badheader.jsonl"), "line 1"},
 		{filepath.Join(dir, "empty.jsonl"), "no transcript entries"},
 		{filepath.Join(dir, "missing.jsonl"), "no such file"},
 		{"-", "standard input"},
@@ -125,4 +134,54 @@ func TestReplayBadInput(t *testing.T) {
 			t.Errorf("mailflow replay %s: exit %d, want 2", tt.arg, code)
 		}
 	}
+	for _, tt := range []struct {
+		name, want string
+	}{
+		{"truncated.jsonl", "line 3"},
+		{"notjson.jsonl", "line 4"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.name)
+			r, err := loadReplay(path)
+			if err != nil {
+				t.Fatalf("loadReplay(%s) = %v; a bad line after the first entry is shown in the view", path, err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			m := tui.New(replayOptions(ctx, r, cancel))
+			m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+			if s := replayScreen(m); !strings.Contains(s, "loading 1 lines") || !strings.Contains(s, "220 hi") {
+				t.Errorf("before the reading ends the view shows the first entry and says it is loading:\n%s", s)
+			}
+			for _, msg := range runCmds(m.Init()) {
+				m.Update(msg)
+			}
+			s := replayScreen(m)
+			if !strings.Contains(s, tt.want) || !strings.Contains(s, "replay stopped") || !strings.Contains(s, "220 hi") || strings.Contains(s, "loading") {
+				t.Errorf("the view does not show the error at %s:\n%s", tt.want, s)
+			}
+		})
+	}
+}
+
+// runCmds runs cmd and the commands of any batch it returns, all at once
+// (some wait for others), and returns their messages.
+func runCmds(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	msg := cmd()
+	b, ok := msg.(tea.BatchMsg)
+	if !ok {
+		return []tea.Msg{msg}
+	}
+	ch := make(chan []tea.Msg, len(b))
+	for _, c := range b {
+		go func() { ch <- runCmds(c) }()
+	}
+	var out []tea.Msg
+	for range b {
+		out = append(out, <-ch...)
+	}
+	return out
 }

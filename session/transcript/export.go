@@ -2,6 +2,8 @@ package transcript
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -342,15 +344,51 @@ type jsonLine struct {
 // ReadJSONL reads a JSON-lines export back (for replay). Lines it cannot
 // parse are reported with their line number; nothing is silently dropped.
 func ReadJSONL(r io.Reader) (Meta, []Entry, error) {
-	var m Meta
+	d := NewJSONLReader(r)
 	var es []Entry
+	for {
+		e, err := d.Next()
+		if err == io.EOF {
+			return d.Meta(), es, nil
+		}
+		if err != nil {
+			return d.Meta(), es, err
+		}
+		es = append(es, e)
+	}
+}
+
+// JSONLReader reads a JSON-lines export one entry at a time, so that a
+// large file can fill a Store while it is shown instead of being held
+// twice (once as a slice, once in the view).
+type JSONLReader struct {
+	sc   *bufio.Scanner
+	line int
+	meta Meta
+}
+
+// NewJSONLReader returns a reader of the JSON-lines export in r.
+func NewJSONLReader(r io.Reader) *JSONLReader {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Bytes()
-		if len(strings.TrimSpace(string(line))) == 0 {
+	return &JSONLReader{sc: sc}
+}
+
+// Meta returns the last header read so far.
+func (d *JSONLReader) Meta() Meta { return d.meta }
+
+// Line returns the number of the last line read.
+func (d *JSONLReader) Line() int { return d.line }
+
+// Next returns the next entry, reading any header lines before it into
+// Meta. It returns io.EOF after the last entry; any other error names
+// the line.
+func (d *JSONLReader) Next() (Entry, error) {
+	for d.sc.Scan() {
+		d.line++
+		n := d.line
+		line := d.sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		// One decode per line: the header's own fields sit beside the
@@ -358,14 +396,14 @@ func ReadJSONL(r io.Reader) (Meta, []Entry, error) {
 		// from the same pass. Decoding twice cost 40% of a large replay.
 		var j jsonLine
 		if err := json.Unmarshal(line, &j); err != nil {
-			return m, es, fmt.Errorf("transcript: line %d: %w", n, err)
+			return Entry{}, fmt.Errorf("transcript: line %d: %w", n, err)
 		}
 		switch j.Type {
 		case "header":
 			if j.Version > JSONSchemaVersion {
-				return m, es, fmt.Errorf("transcript: line %d: schema version %d is newer than this mailflow understands (%d)", n, j.Version, JSONSchemaVersion)
+				return Entry{}, fmt.Errorf("transcript: line %d: schema version %d is newer than this mailflow understands (%d)", n, j.Version, JSONSchemaVersion)
 			}
-			m = Meta{Title: j.Title, Target: j.Target, Started: j.Started}
+			d.meta = Meta{Title: j.Title, Target: j.Target, Started: j.Started}
 		case "entry":
 			e := Entry{Seq: j.Seq, At: j.At, Elapsed: time.Duration(j.ElapsedMS * float64(time.Millisecond)), Dir: j.Dir,
 				Proto: j.Proto, Step: j.Step, Raw: []byte(j.Line), Secure: j.TLS, Redacted: j.Redacted, Annotation: j.Annotation,
@@ -373,27 +411,46 @@ func ReadJSONL(r io.Reader) (Meta, []Entry, error) {
 			if j.RawBase64 != "" {
 				raw, err := base64.StdEncoding.DecodeString(j.RawBase64)
 				if err != nil {
-					return m, es, fmt.Errorf("transcript: line %d: raw_b64: %w", n, err)
+					return Entry{}, fmt.Errorf("transcript: line %d: raw_b64: %w", n, err)
 				}
 				e.Raw = raw
 			}
 			if j.Level != "" {
 				if err := e.Level.UnmarshalText([]byte(j.Level)); err != nil {
-					return m, es, fmt.Errorf("transcript: line %d: %w", n, err)
+					return Entry{}, fmt.Errorf("transcript: line %d: %w", n, err)
 				}
 			}
 			if e.Dir < Client || e.Dir > Note {
-				return m, es, fmt.Errorf("transcript: line %d: missing or bad dir", n)
+				return Entry{}, fmt.Errorf("transcript: line %d: missing or bad dir", n)
 			}
-			es = append(es, e)
+			return e, nil
 		default:
-			return m, es, fmt.Errorf("transcript: line %d: unknown type %q", n, j.Type)
+			return Entry{}, fmt.Errorf("transcript: line %d: unknown type %q", n, j.Type)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return m, es, fmt.Errorf("transcript: line %d: %w", n+1, err)
+	if err := d.sc.Err(); err != nil {
+		return Entry{}, fmt.Errorf("transcript: line %d: %w", d.line+1, err)
 	}
-	return m, es, nil
+	return Entry{}, io.EOF
+}
+
+// ReadJSONLInto reads the rest of d into st with Restore, then closes
+// st. It stops early when ctx ends; an error names the line.
+func ReadJSONLInto(ctx context.Context, d *JSONLReader, st *Store) error {
+	defer st.Close()
+	for i := 0; ; i++ {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("transcript: line %d: %w", d.line, ctx.Err())
+		}
+		e, err := d.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		st.Restore(e)
+	}
 }
 
 // ErrExists is returned by WriteFileAtomic when the file exists and

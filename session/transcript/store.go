@@ -75,6 +75,26 @@ func (s *Store) Append(e Entry) Entry {
 	return e
 }
 
+// Restore records e as it was recorded elsewhere (a replayed export):
+// its At and Elapsed are kept, and only Seq is set, to its position in
+// the store. Secrets and sinks apply as in Append.
+func (s *Store) Restore(e Entry) Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.Seq = len(s.entries) + 1
+	if len(s.secrets) > 0 {
+		s.scrub(&e)
+	}
+	s.entries = append(s.entries, e)
+	for _, k := range s.sinks {
+		if err := k.Write(e); err != nil && s.sinkErr == nil {
+			s.sinkErr = err
+		}
+	}
+	s.wake()
+	return e
+}
+
 // wake releases the readers blocked in WaitSince. The channel exists only
 // while someone waits, so an append nobody is waiting for allocates
 // nothing here.
