@@ -72,7 +72,7 @@ func loadReplay(path string) (*tui.Replay, error) {
 		f.Close()
 		return nil, usageErr("replay: %s: %v", path, err)
 	}
-	st := transcript.NewStore()
+	st := transcript.NewStore(transcript.WithCapacity(replayCapacity(f)))
 	st.Restore(first)
 	var once sync.Once
 	load := func(ctx context.Context) error {
@@ -84,6 +84,18 @@ func loadReplay(path string) (*tui.Replay, error) {
 		return err
 	}
 	return &tui.Replay{Source: path, Meta: d.Meta(), Store: st, Load: load}, nil
+}
+
+// replayCapacity guesses how many entries a file holds, from its size
+// and a short line (about 100 bytes; mailflow's lines are mostly longer),
+// so that the store is allocated once instead of doubling its way up.
+// Too low a guess only means doubling from there.
+func replayCapacity(f *os.File) int {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
+	}
+	return int(min(fi.Size()/100, 1<<24)) + 64
 }
 
 // replayOptions are the TUI options of a replay. The backend only

@@ -37,6 +37,19 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // WithSink adds a sink that sees every entry (a journal, a live printer).
 func WithSink(k Sink) Option { return func(s *Store) { s.sinks = append(s.sinks, k) } }
 
+// WithCapacity reserves room for n entries. A replay that knows roughly
+// how many lines it will read saves the copies of append's doubling,
+// each of which holds the old array alive until the next collection
+// (the peak memory of a large replay); reserved but unused room is
+// address space the kernel has not handed out yet.
+func WithCapacity(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.entries = make([]Entry, 0, n)
+		}
+	}
+}
+
 // NewStore returns an empty store whose elapsed times count from now.
 func NewStore(opts ...Option) *Store {
 	s := &Store{now: time.Now}

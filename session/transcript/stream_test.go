@@ -86,3 +86,27 @@ func TestReadJSONLIntoCancel(t *testing.T) {
 		t.Fatalf("ReadJSONLInto after cancel = %v, %d entries, closed %v", err, st.Len(), st.Closed())
 	}
 }
+
+// TestWithCapacity: reserved room changes nothing a reader sees, and a
+// reader's append never writes into the store's spare room.
+func TestWithCapacity(t *testing.T) {
+	for _, c := range []int{0, 1, 2, 100} {
+		st := NewStore(WithCapacity(c))
+		for i := range 3 {
+			st.Restore(Entry{Dir: Server, Raw: []byte{'a' + byte(i)}})
+		}
+		es := st.Entries()
+		_ = append(es, Entry{Raw: []byte("x")})
+		st.Append(Entry{Dir: Client, Raw: []byte("d")})
+		got := ""
+		for i, e := range st.Entries() {
+			if e.Seq != i+1 {
+				t.Errorf("capacity %d: entry %d has Seq %d", c, i, e.Seq)
+			}
+			got += e.Text()
+		}
+		if got != "abcd" {
+			t.Errorf("capacity %d: entries %q, want abcd", c, got)
+		}
+	}
+}
