@@ -1,124 +1,38 @@
 package main
 
 import (
-	"bufio"
 	"encoding/binary"
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mailflow/mailflow/internal/peertest"
+	"github.com/mailflow/mailflow/internal/smtppeer"
 )
 
 // smtpPeer is a scripted SMTP server on loopback for the check command's
-// tests. Each connection's received lines are reported on done.
+// tests (internal/smtppeer), announcing DSN and AUTH by default.
 type smtpPeer struct {
 	greeting string
 	delay    time.Duration
 	ehlo     []string
 	rcpt     func(string) string
-	done     chan []string
+	peer     *smtppeer.Peer
 }
 
 func (p *smtpPeer) serve(t *testing.T, ln net.Listener) {
-	if p.done == nil {
-		p.done = make(chan []string, 100)
+	ext := p.ehlo
+	if ext == nil {
+		ext = []string{"SIZE 1000000", "DSN", "AUTH PLAIN LOGIN", "ENHANCEDSTATUSCODES"}
 	}
-	peertest.Accept(t, ln, p.handle)
+	p.peer = smtppeer.Serve(t, smtppeer.Config{Greeting: p.greeting, Delay: p.delay, EHLO: ext, Rcpt: p.rcpt}, ln)
 }
 
-func (p *smtpPeer) handle(c net.Conn) {
-	var got []string
-	defer func() { c.Close(); p.done <- got }()
-	if p.delay > 0 {
-		// The pause before the greeting ends early when the client hangs
-		// up or the test ends (peertest.Accept closes the connection and
-		// waits for this handler).
-		c.SetDeadline(time.Now().Add(p.delay))
-		c.Read(make([]byte, 1))
-	}
-	c.SetDeadline(time.Now().Add(15 * time.Second))
-	w := func(lines ...string) { c.Write([]byte(strings.Join(lines, "\r\n") + "\r\n")) }
-	g := p.greeting
-	if g == "" {
-		g = "220 peer.test ESMTP"
-	}
-	w(g)
-	r := bufio.NewReader(c)
-	data := false
-	for {
-		l, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		l = strings.TrimRight(l, "\r\n")
-		if data {
-			if l == "." {
-				data = false
-				w("250 2.0.0 queued")
-			}
-			continue
-		}
-		got = append(got, l)
-		up := strings.ToUpper(l)
-		switch {
-		case !strings.HasPrefix(g, "220"):
-			w("503 5.5.1 go away")
-		case strings.HasPrefix(up, "EHLO"):
-			ext := p.ehlo
-			if ext == nil {
-				ext = []string{"SIZE 1000000", "DSN", "AUTH PLAIN LOGIN", "ENHANCEDSTATUSCODES"}
-			}
-			out := []string{"250-peer.test"}
-			for i, e := range ext {
-				sep := "-"
-				if i == len(ext)-1 {
-					sep = " "
-				}
-				out = append(out, "250"+sep+e)
-			}
-			w(out...)
-		case strings.HasPrefix(up, "AUTH"):
-			if len(strings.Fields(l)) == 2 {
-				// No initial response: ask for it (RFC 4954 §4).
-				w("334 ")
-				if _, err := r.ReadString('\n'); err != nil {
-					return
-				}
-			}
-			w("235 2.7.0 ok")
-		case strings.HasPrefix(up, "RCPT TO:"):
-			if p.rcpt != nil {
-				w(p.rcpt(l[len("RCPT TO:"):]))
-			} else {
-				w("250 2.1.5 ok")
-			}
-		case up == "DATA":
-			data = true
-			w("354 go ahead")
-		case up == "QUIT":
-			w("221 2.0.0 bye")
-			return
-		default:
-			w("250 2.0.0 ok")
-		}
-	}
-}
-
-func (p *smtpPeer) conn(t *testing.T) []string {
-	t.Helper()
-	select {
-	case l := <-p.done:
-		return l
-	case <-time.After(10 * time.Second):
-		t.Fatal("no connection ended within 10 s")
-	}
-	return nil
-}
+// conn returns the lines of the next connection that ended.
+func (p *smtpPeer) conn(t *testing.T) []string { return p.peer.Conn(t) }
 
 // socksServer is a minimal SOCKS5 server (RFC 1928, no authentication,
 // CONNECT only) that sends every connection to target and records the
