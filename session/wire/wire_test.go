@@ -24,6 +24,18 @@ func serve(t *testing.T, script func(c net.Conn)) string {
 	return addr
 }
 
+// dialTest dials addr for a test; the connection is closed when the test
+// ends (Close is idempotent, so tests may close it earlier).
+func dialTest(t *testing.T, addr string, opts Options) *Conn {
+	t.Helper()
+	c, err := Dial(context.Background(), addr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func TestReadLineAndRecord(t *testing.T) {
 	addr := serve(t, func(c net.Conn) {
 		c.Write([]byte("220 hello\r\n"))
@@ -32,11 +44,7 @@ func TestReadLineAndRecord(t *testing.T) {
 		c.Write([]byte("250 ok\n")) // bare LF is tolerated
 	})
 	ts := transcript.NewStore()
-	c, err := Dial(context.Background(), addr, Options{Proto: "smtp", Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTest(t, addr, Options{Proto: "smtp", Transcript: ts})
 	ctx := context.Background()
 	line, err := c.ReadLine(ctx, "greeting")
 	if err != nil || string(line) != "220 hello" {
@@ -68,12 +76,9 @@ func TestWriteRefusesInjection(t *testing.T) {
 		n, _ := c.Read(b)
 		got <- string(b[:n])
 	})
-	c, err := Dial(context.Background(), addr, Options{Proto: "smtp"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialTest(t, addr, Options{Proto: "smtp"})
 	for _, bad := range []string{"MAIL FROM:<a@b>\r\nRCPT TO:<x@y>", "A\nB", "A\x00B"} {
-		err = c.WriteLines(context.Background(), Line{Text: "NOOP"}, Line{Text: bad})
+		err := c.WriteLines(context.Background(), Line{Text: "NOOP"}, Line{Text: bad})
 		if Classify(err) != KindInput {
 			t.Fatalf("WriteLines(%q) = %v, want an input error", bad, err)
 		}
@@ -90,11 +95,8 @@ func TestLineLimit(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	})
 	ts := transcript.NewStore()
-	c, err := Dial(context.Background(), addr, Options{Proto: "smtp", Transcript: ts, Limits: Limits{MaxLine: 1000}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.ReadLine(context.Background(), "greeting")
+	c := dialTest(t, addr, Options{Proto: "smtp", Transcript: ts, Limits: Limits{MaxLine: 1000}})
+	_, err := c.ReadLine(context.Background(), "greeting")
 	var le *LimitError
 	if !errors.As(err, &le) || le.Max != 1000 || le.Step != "connect" {
 		t.Fatalf("ReadLine = %v, want line-length LimitError", err)
@@ -122,14 +124,10 @@ func TestStepTimeoutOnSlowServer(t *testing.T) {
 		}
 	})
 	ts := transcript.NewStore()
-	c, err := Dial(context.Background(), addr, Options{Proto: "smtp", Transcript: ts, Limits: Limits{StepTimeout: 300 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTest(t, addr, Options{Proto: "smtp", Transcript: ts, Limits: Limits{StepTimeout: 300 * time.Millisecond}})
 	c.BeginStep("connect")
 	start := time.Now()
-	_, err = c.ReadLine(context.Background(), "greeting")
+	_, err := c.ReadLine(context.Background(), "greeting")
 	var te *TimeoutError
 	if !errors.As(err, &te) || te.Which != "step" || te.Wait != "greeting" {
 		t.Fatalf("ReadLine = %v, want step TimeoutError", err)
@@ -149,10 +147,7 @@ func TestCancelClosesSocket(t *testing.T) {
 		c.Read(b) // returns when the client closes
 		close(closed)
 	})
-	c, err := Dial(context.Background(), addr, Options{Proto: "smtp"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialTest(t, addr, Options{Proto: "smtp"})
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
 	go func() { _, err := c.ReadLine(ctx, "greeting"); errc <- err }()
@@ -280,17 +275,14 @@ func TestStartTLSRefusesInjectedBytes(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	})
 	ts := transcript.NewStore()
-	c, err := Dial(context.Background(), addr, Options{Proto: "smtp", Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialTest(t, addr, Options{Proto: "smtp", Transcript: ts})
 	ctx := context.Background()
 	c.BeginStep("starttls")
 	c.WriteLine(ctx, Line{Text: "STARTTLS"})
 	if _, err := c.ReadLine(ctx, "reply"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.StartTLS(ctx)
+	_, err := c.StartTLS(ctx)
 	var pe *ProtocolError
 	if !errors.As(err, &pe) || !strings.Contains(pe.Msg, "before the handshake") {
 		t.Fatalf("StartTLS = %v, want injection refusal", err)
@@ -300,11 +292,7 @@ func TestStartTLSRefusesInjectedBytes(t *testing.T) {
 func TestRedactedRecord(t *testing.T) {
 	addr := serve(t, func(c net.Conn) { bufio.NewReader(c).ReadString('\n') })
 	ts := transcript.NewStore()
-	c, err := Dial(context.Background(), addr, Options{Proto: "pop3", Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTest(t, addr, Options{Proto: "pop3", Transcript: ts})
 	if err := c.WriteLine(context.Background(), Line{Text: "PASS hunter2", Record: "PASS <redacted>"}); err != nil {
 		t.Fatal(err)
 	}
@@ -321,11 +309,8 @@ func TestRedactedRecord(t *testing.T) {
 
 func TestReadFullRefusesHugeLiteralBeforeReading(t *testing.T) {
 	addr := serve(t, func(c net.Conn) { time.Sleep(100 * time.Millisecond) })
-	c, err := Dial(context.Background(), addr, Options{Proto: "imap"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.ReadFull(context.Background(), 1<<40, "literal")
+	c := dialTest(t, addr, Options{Proto: "imap"})
+	_, err := c.ReadFull(context.Background(), 1<<40, "literal")
 	var le *LimitError
 	if !errors.As(err, &le) || le.Limit != "message data" {
 		t.Fatalf("ReadFull(1 TiB) = %v", err)
@@ -335,13 +320,9 @@ func TestReadFullRefusesHugeLiteralBeforeReading(t *testing.T) {
 func TestPipelinedLinesKeepTheirSteps(t *testing.T) {
 	addr := serve(t, func(c net.Conn) { bufio.NewReader(c).ReadString('\n') })
 	ts := transcript.NewStore()
-	c, err := Dial(context.Background(), addr, Options{Proto: "smtp", Transcript: ts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTest(t, addr, Options{Proto: "smtp", Transcript: ts})
 	c.BeginStep("pipeline")
-	err = c.WriteLines(context.Background(), Line{Text: "MAIL FROM:<a@b.test>", Step: "mail"},
+	err := c.WriteLines(context.Background(), Line{Text: "MAIL FROM:<a@b.test>", Step: "mail"},
 		Line{Text: "RCPT TO:<c@d.test>", Step: "rcpt"}, Line{Text: "NOOP"})
 	if err != nil {
 		t.Fatal(err)
@@ -355,11 +336,7 @@ func TestPipelinedLinesKeepTheirSteps(t *testing.T) {
 func TestRecordCapPerStep(t *testing.T) {
 	addr := serve(t, func(c net.Conn) { time.Sleep(50 * time.Millisecond) })
 	ts := transcript.NewStore()
-	c, err := Dial(context.Background(), addr, Options{Proto: "pop3", Transcript: ts, Limits: Limits{MaxRecordLines: 10}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTest(t, addr, Options{Proto: "pop3", Transcript: ts, Limits: Limits{MaxRecordLines: 10}})
 	c.BeginStep("retr")
 	before := ts.Len()
 	for i := 0; i < 1000; i++ {
@@ -397,11 +374,7 @@ func TestCancelAfterStepKeepsConnection(t *testing.T) {
 		c.Write([]byte("250 two\r\n"))
 		r.ReadString('\n')
 	})
-	c, err := Dial(context.Background(), addr, Options{Proto: "smtp"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTest(t, addr, Options{Proto: "smtp"})
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	if _, err := c.ReadLine(ctx1, "greeting"); err != nil {
 		t.Fatal(err)
