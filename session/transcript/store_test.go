@@ -30,12 +30,18 @@ func TestStoreSinceIsCapped(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		s.Append(Entry{Dir: Server})
 	}
-	es := s.Entries()
-	es = append(es, Entry{Raw: []byte("intruder")}) // must not reach the store
-	_ = es
+	// A caller's append must copy instead of writing into the store's
+	// backing array, where a later Append would also write: the slices
+	// handed out have no spare capacity.
+	for _, es := range [][]Entry{s.Entries(), s.Since(1)} {
+		if cap(es) != len(es) {
+			t.Fatalf("slice of %d entries has capacity %d", len(es), cap(es))
+		}
+	}
+	es := append(s.Entries(), Entry{Raw: []byte("intruder")})
 	s.Append(Entry{Dir: Client, Raw: []byte("real")})
-	if got := s.Entries()[3]; string(got.Raw) != "real" {
-		t.Fatalf("caller append leaked into store: %q", got.Raw)
+	if string(es[3].Raw) != "intruder" || string(s.Entries()[3].Raw) != "real" {
+		t.Fatalf("caller's slice and store share memory: %q / %q", es[3].Raw, s.Entries()[3].Raw)
 	}
 }
 
