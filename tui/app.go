@@ -121,8 +121,9 @@ type Model struct {
 	picker   *scenarioPicker
 	scenario string
 
-	start  *startScreen // the start screen, while it is shown
-	replay *Replay      // the recorded conversation, in replay mode
+	start       *startScreen // the start screen, while it is shown
+	replay      *Replay      // the recorded conversation, in replay mode
+	replayFacts *replayFacts // checkpoints of what the replay established (see replayFacts)
 }
 
 const (

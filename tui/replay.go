@@ -224,7 +224,10 @@ func (m *Model) replayChecklist() {
 	if e.Reply == nil && !(e.Dir == transcript.Note && e.Level >= transcript.Warning) {
 		return
 	}
-	ev := replayEvidence(m.protocol, m.replay.Meta.Target, es, i)
+	if m.replayFacts == nil {
+		m.replayFacts = &replayFacts{}
+	}
+	ev := replayEvidence(m.protocol, m.replay.Meta.Target, es, i, m.replayFacts)
 	if ev.Step == "" {
 		m.checklist.SetItems("", nil)
 		return
@@ -236,7 +239,7 @@ func (m *Model) replayChecklist() {
 // to entry i (a reply or an error note): the reply, the step, whether TLS
 // was active, what EHLO advertised, and what the error notes say about
 // the connection and the TLS handshake.
-func replayEvidence(proto, target string, es []transcript.Entry, i int) Evidence {
+func replayEvidence(proto, target string, es []transcript.Entry, i int, facts *replayFacts) Evidence {
 	e := es[i]
 	ev := Evidence{Protocol: proto, Target: Target{Host: target, Addr: target, Protocol: proto}}
 	if h, p, err := net.SplitHostPort(target); err == nil {
@@ -256,27 +259,9 @@ func replayEvidence(proto, target string, es []transcript.Entry, i int) Evidence
 		ev.Command = command
 	}
 	ev.Facts.TLSActive = e.Secure
-	// Walk the conversation up to the entry for what it established.
-	for j := 0; j <= i; j++ {
-		x := es[j]
-		switch {
-		case x.Reply != nil && proto == "smtp" && (x.Step == "ehlo" || x.Step == "helo"):
-			ev.Facts.Caps = ehloCaps(x.Reply.Lines)
-		case x.Reply != nil && x.Reply.OK && (x.Step == "auth" || x.Step == "pass" || x.Step == "login") && x.Reply.Code != "334" && x.Reply.Code != "+":
-			ev.Facts.Authenticated = true
-		case x.Dir == transcript.Note && x.Level >= transcript.Warning:
-			text := strings.ToLower(x.Text())
-			if x.Proto == "tls" {
-				ev.Facts.TLSError = tlsReasonOf(text)
-				continue
-			}
-			if x.Proto == "tcp" || x.Step == "connect" {
-				ev.Facts.Connect = connectOutcomeOf(text)
-			} else if strings.Contains(text, "closed the connection") {
-				ev.Facts.Closed = true
-			}
-		}
-	}
+	f := facts.upTo(proto, es, i)
+	ev.Facts.Caps, ev.Facts.Authenticated = f.caps, f.authenticated
+	ev.Facts.TLSError, ev.Facts.Connect, ev.Facts.Closed = f.tlsError, f.connect, f.closed
 	step := e.Step
 	if e.Dir == transcript.Note {
 		if e.Proto == "tls" {
@@ -393,4 +378,71 @@ func tlsReasonOf(text string) checklist.TLSReason {
 		return checklist.TLSProtocolVersion
 	}
 	return checklist.TLSHandshake
+}
+
+// replayFacts is what a recorded conversation established up to an entry
+// (EHLO capabilities, a successful login, TLS and connection failures),
+// with checkpoints every replayFactsEvery entries. Moving the selection in
+// a replay of a million lines must not walk the whole conversation on
+// every key: with the checkpoints, finding the facts for an entry walks at
+// most replayFactsEvery entries, and each checkpoint is computed once
+// (the store only grows, so they never go stale).
+type replayFacts struct {
+	marks []factState // marks[k]: the state after the first k*replayFactsEvery entries
+}
+
+const replayFactsEvery = 4096
+
+type factState struct {
+	caps          checklist.Capabilities
+	authenticated bool
+	tlsError      checklist.TLSReason
+	connect       checklist.ConnectOutcome
+	closed        bool
+}
+
+// upTo returns the state after entries es[0..i]. A nil receiver walks from
+// the start.
+func (r *replayFacts) upTo(proto string, es []transcript.Entry, i int) factState {
+	var st factState
+	from := 0
+	if r != nil {
+		if len(r.marks) == 0 {
+			r.marks = append(r.marks, factState{})
+		}
+		for k := len(r.marks); k*replayFactsEvery <= i+1; k++ {
+			next := r.marks[k-1]
+			for j := (k - 1) * replayFactsEvery; j < k*replayFactsEvery; j++ {
+				next.add(proto, es[j])
+			}
+			r.marks = append(r.marks, next)
+		}
+		k := (i + 1) / replayFactsEvery
+		st, from = r.marks[k], k*replayFactsEvery
+	}
+	for j := from; j <= i; j++ {
+		st.add(proto, es[j])
+	}
+	return st
+}
+
+// add takes what entry x establishes.
+func (st *factState) add(proto string, x transcript.Entry) {
+	switch {
+	case x.Reply != nil && proto == "smtp" && (x.Step == "ehlo" || x.Step == "helo"):
+		st.caps = ehloCaps(x.Reply.Lines)
+	case x.Reply != nil && x.Reply.OK && (x.Step == "auth" || x.Step == "pass" || x.Step == "login") && x.Reply.Code != "334" && x.Reply.Code != "+":
+		st.authenticated = true
+	case x.Dir == transcript.Note && x.Level >= transcript.Warning:
+		text := strings.ToLower(x.Text())
+		if x.Proto == "tls" {
+			st.tlsError = tlsReasonOf(text)
+			return
+		}
+		if x.Proto == "tcp" || x.Step == "connect" {
+			st.connect = connectOutcomeOf(text)
+		} else if strings.Contains(text, "closed the connection") {
+			st.closed = true
+		}
+	}
 }
