@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -185,7 +186,7 @@ func serveProgram(ctx context.Context, s sshserve.ServeSession, m tea.Model) err
 	p := tea.NewProgram(m,
 		tea.WithContext(ctx),
 		tea.WithInput(s.Stdin()),
-		tea.WithOutput(s.Stdout()),
+		tea.WithOutput(onlcrWriter{s.Stdout()}),
 		tea.WithWindowSize(w, h),
 		tea.WithEnvironment(env),
 		// The output is not a local terminal, so colours are chosen from
@@ -206,6 +207,32 @@ func serveProgram(ctx context.Context, s sshserve.ServeSession, m tea.Model) err
 		return ctx.Err()
 	}
 	return err
+}
+
+// onlcrWriter does what a pseudo-terminal's ONLCR output flag does:
+// every LF written becomes CR LF. Bubble Tea's renderer, when its input
+// is not a local TTY, assumes the terminal maps newlines that way (it
+// moves to the next line's start with a bare LF), but the SSH server has
+// no real pty, so without this a full-screen program's lines drift to the
+// right. serveProgram puts it under every program it serves.
+type onlcrWriter struct{ w io.Writer }
+
+func (o onlcrWriter) Write(p []byte) (int, error) {
+	n := bytes.Count(p, []byte{'\n'})
+	if n == 0 {
+		return o.w.Write(p)
+	}
+	buf := make([]byte, 0, len(p)+n)
+	for _, c := range p {
+		if c == '\n' {
+			buf = append(buf, '\r')
+		}
+		buf = append(buf, c)
+	}
+	if _, err := o.w.Write(buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // serveBuiltin is the program served while no TUI is wired in.

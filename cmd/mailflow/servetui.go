@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"os"
 
 	"github.com/mailflow/mailflow/internal/sshserve"
@@ -28,37 +26,7 @@ func serveUserTUI(ctx context.Context, s sshserve.ServeSession) error {
 	defer cancel()
 	labs := &labSet{shared: serveLab(ctx)}
 	defer labs.closeAll() // a lab this user started from the start screen
-	return serveProgram(ctx, onlcrSession{s}, tui.New(serveTUIOptions(mctx, s.Dir(), labs, cancel)))
-}
-
-// onlcrSession does what a pseudo-terminal's ONLCR output flag does:
-// every LF written becomes CR LF. Bubble Tea's renderer, when its input
-// is not a local TTY, assumes the terminal maps newlines that way (it
-// moves to the next line's start with a bare LF), but the SSH server has
-// no real pty, so without this the full-screen program's lines drift to
-// the right. (The built-in test program is too small to show it.)
-type onlcrSession struct{ sshserve.ServeSession }
-
-func (s onlcrSession) Stdout() io.Writer { return onlcrWriter{s.ServeSession.Stdout()} }
-
-type onlcrWriter struct{ w io.Writer }
-
-func (o onlcrWriter) Write(p []byte) (int, error) {
-	n := bytes.Count(p, []byte{'\n'})
-	if n == 0 {
-		return o.w.Write(p)
-	}
-	buf := make([]byte, 0, len(p)+n)
-	for _, c := range p {
-		if c == '\n' {
-			buf = append(buf, '\r')
-		}
-		buf = append(buf, c)
-	}
-	if _, err := o.w.Write(buf); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+	return serveProgram(ctx, s, tui.New(serveTUIOptions(mctx, s.Dir(), labs, cancel)))
 }
 
 // serveTUIOptions are one SSH user's TUI options: journals and exports
