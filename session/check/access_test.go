@@ -98,6 +98,11 @@ func TestRunPOP3Scripted(t *testing.T) {
 		if s := r.Steps[3]; s.EnhancedCode != "AUTH" || s.ErrKind != KindServerRefused {
 			t.Errorf("pass step = %+v", s)
 		}
+		// Called directly, not through Run, the result still carries
+		// the explanation and the time taken.
+		if r.Explanation == nil || r.ElapsedMs <= 0 {
+			t.Errorf("explanation %+v, elapsed %v", r.Explanation, r.ElapsedMs)
+		}
 	})
 	t.Run("STLS not offered", func(t *testing.T) {
 		addr, peer := accessPeer(t, "+OK ready", pop3Script("x"))

@@ -94,6 +94,15 @@ func slowBannerNote(d time.Duration) string {
 // analyze fills the fields derived from the steps: the greeting delay,
 // the capability diff, one answer per recipient and the explanation of
 // the failing reply. It is idempotent.
+// finishResult derives the fields every protocol's result shares (the
+// capabilities diff, the explanation of a failure) and the time taken
+// since start. Each runner calls it, so that RunPOP3 and RunIMAP called
+// directly report the same as through Run.
+func finishResult(r *Result, opts Options, start time.Time) {
+	analyze(r, opts)
+	r.ElapsedMs = ms(time.Since(start))
+}
+
 func analyze(r *Result, opts Options) {
 	if len(r.CapsAfter) > 0 {
 		r.CapsDiff = DiffCaps(r.CapsBefore, r.CapsAfter)

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/mailflow/mailflow/session/imap"
 	"github.com/mailflow/mailflow/session/transcript"
@@ -30,7 +31,9 @@ var imapProc = accessProc[*imap.Client]{
 // (RFC 3501 section 6.3.1), as any mail client's would. It never returns
 // nil.
 func RunIMAP(ctx context.Context, opts Options) *Result {
+	start := time.Now()
 	r := newResult("imap", opts.Server, opts)
+	defer finishResult(r, opts, start)
 	target, ok := accessTarget(r, opts, PortIMAP, PortIMAPS)
 	if !ok {
 		return r

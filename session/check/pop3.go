@@ -210,7 +210,9 @@ var pop3Proc = accessProc[*pop3.Client]{
 // user is given, STAT and LIST, then QUIT. Nothing is deleted: QUIT after
 // no DELE changes nothing (RFC 1939 section 6). It never returns nil.
 func RunPOP3(ctx context.Context, opts Options) *Result {
+	start := time.Now()
 	r := newResult("pop3", opts.Server, opts)
+	defer finishResult(r, opts, start)
 	target, ok := accessTarget(r, opts, PortPOP3, PortPOP3S)
 	if !ok {
 		return r

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Runner runs the procedure of one protocol.
@@ -48,13 +47,5 @@ func Run(ctx context.Context, opts Options) *Result {
 	if !ok {
 		return usage(newResult(p, opts.Server, opts), "unknown protocol "+p+" (want smtp, pop3 or imap)")
 	}
-	start := time.Now()
-	res := r(ctx, opts)
-	if res.Protocol != "smtp" {
-		// RunSMTP analyses its own result; the POP3 and IMAP runners get
-		// the same derived fields (caps diff, explanation) here.
-		analyze(res, opts)
-		res.ElapsedMs = ms(time.Since(start))
-	}
-	return res
+	return r(ctx, opts)
 }

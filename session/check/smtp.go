@@ -347,10 +347,8 @@ func RunSMTP(ctx context.Context, opts Options) *Result {
 }
 
 func runSMTP(ctx context.Context, r *Result, target string, opts Options) *Result {
-	start := time.Now()
+	defer finishResult(r, opts, time.Now())
 	runSMTPSteps(ctx, r, target, opts)
-	analyze(r, opts)
-	r.ElapsedMs = ms(time.Since(start))
 	return r
 }
 
